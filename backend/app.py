@@ -1,0 +1,132 @@
+"""create_app(settings): the one place where routes, dependencies, error mapping and startup are
+wired."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import text
+
+import backend
+from backend.audit.controllers import AuditController
+from backend.core.clock import Clock
+from backend.core.db import make_engine, make_sessionmaker
+from backend.core.deps import provide_clock, provide_keys, provide_session, provide_settings
+from backend.core.errors import DomainError
+from backend.core.http import domain_error_handler, http_exception_handler, internal_error_handler
+from backend.core.ratelimit import RateLimiter
+from backend.core.signing import Keys
+from backend.personnel.controllers import AgencyController, AuthController, PeopleController
+from backend.personnel.deps import provide_principal
+from backend.settings import Settings
+
+log = logging.getLogger("fieldcheck")
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+@get("/healthz", tags=["health"], exclude_from_auth=True)
+async def healthz(state: State) -> dict[str, Any]:
+    async with state.sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "sqlite" if state.settings.is_sqlite else "postgresql",
+            "version": backend.__version__}
+
+
+def route_handlers() -> list[Any]:
+    from backend.credentials.controllers import ROUTES as credentials
+    from backend.evidence.controllers import ROUTES as evidence
+    from backend.incidents.controllers import ROUTES as incidents
+    from backend.inspections.controllers import ROUTES as inspections
+    from backend.notifications.controllers import ROUTES as notifications
+    from backend.personnel.controllers import ROUTES as personnel
+    from backend.supervision.controllers import ROUTES as supervision
+    from backend.sync.controllers import ROUTES as sync
+    from backend.web.controllers import ROUTES as web
+
+    return [
+        healthz, AuthController, AgencyController, PeopleController, AuditController,
+        *personnel, *credentials, *inspections, *evidence, *incidents, *supervision, *notifications, *sync, *web,
+    ]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    keys = Keys(Path(settings.data_dir)).load()
+    state = State({
+        "settings": settings,
+        "clock": clock or Clock(),
+        "keys": keys,
+        "public_limiter": RateLimiter(settings.public_rate_limit, settings.public_rate_window_s),
+    })
+    return Litestar(
+        route_handlers=route_handlers(),
+        dependencies={
+            "session": Provide(provide_session),
+            "clock": Provide(provide_clock, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "signing_keys": Provide(provide_keys, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: internal_error_handler,
+        },
+        middleware=[request_id_middleware],
+        lifespan=[lifespan],
+        state=state,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Fieldcheck API",
+            version=backend.__version__,
+            description="Backend of the Liaoning emergency-management field app: technical inspectors, "
+                        "social supervisors, credentials, inspections, evidence.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        response_cache_config=ResponseCacheConfig(),
+        debug=False,
+    )
+
+

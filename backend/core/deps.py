@@ -1,0 +1,56 @@
+"""Request-scoped dependencies every domain uses: the database session (one per request, committed
+on success and rolled back otherwise), the clock, the settings and the key rings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.clock import Clock
+from backend.core.signing import Keys
+from backend.settings import Settings
+
+
+async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def provide_clock(state: State) -> Clock:
+    clock: Clock = state["clock"]
+    return clock
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state["settings"]
+    return settings
+
+
+def provide_keys(state: State) -> Keys:
+    keys: Keys = state["keys"]
+    return keys
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    client = request.client
+    return client.host if client else "unknown"
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,182 @@
+"""HTTP edge: the error body of API.md for every non-2xx response, request ids, JSON body limits,
+cursor pagination helpers. Services never see Litestar; controllers call these helpers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.core.errors import BadRequest, DomainError
+
+log = logging.getLogger("fieldcheck.http")
+
+
+class ErrorItem(msgspec.Struct, kw_only=True):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """Every non-2xx response body (API.md §Conventions)."""
+
+    status: int
+    code: str
+    message: str
+    message_zh: str
+    article: str | None
+    detail: dict[str, Any]
+
+
+def error_response(status: int, code: str, message: str, message_zh: str, article: str | None = None,
+                   detail: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
+    body = {
+        "status": status,
+        "code": code,
+        "message": message,
+        "message_zh": message_zh,
+        "article": article,
+        "detail": detail or {},
+    }
+    return Response(content=body, status_code=status, headers=headers, media_type="application/json")
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    headers = None
+    retry = exc.detail.get("retry_after_s") if exc.detail else None
+    if retry is not None:
+        headers = {"Retry-After": str(int(retry))}
+    return error_response(exc.http_status, exc.code, exc.message, exc.message_zh, exc.article, exc.detail, headers)
+
+
+_KNOWN = {
+    400: ("BAD_REQUEST", "Bad request", "请求有误"),
+    401: ("UNAUTHENTICATED", "Authentication required", "需要登录"),
+    403: ("FORBIDDEN", "Forbidden", "无权访问"),
+    404: ("NOT_FOUND", "Not found", "未找到"),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed", "不支持该请求方法"),
+    413: ("TOO_LARGE", "Request body too large", "请求体过大"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "不支持的媒体类型"),
+    429: ("RATE_LIMITED", "Too many requests", "请求过于频繁"),
+}
+
+_FIELD_RE = re.compile(r"`\$\.?([^`]*)`")
+
+
+def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
+    items: list[dict[str, str]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for raw in extra:
+        if not isinstance(raw, dict):
+            continue
+        message = str(raw.get("message", "invalid value"))
+        key = str(raw.get("key") or "")
+        if key in {"data", ""}:
+            key = ""
+        # msgspec puts the location inside the message ("... - at `$.team[0]`"); Litestar strips it.
+        match = _FIELD_RE.search(message)
+        if match and not key:
+            key = match.group(1)
+        low = message.lower()
+        if "unknown field" in low:
+            code = "unknown_field"
+            unknown = re.search(r"unknown field `([^`]*)`", message)
+            if unknown:
+                key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        elif "missing required field" in low:
+            code = "required"
+            missing = re.search(r"required field `([^`]*)`", message)
+            if missing:
+                key = f"{key}.{missing.group(1)}" if key else missing.group(1)
+        elif low.startswith("expected"):
+            code = "type"
+        else:
+            code = "invalid"
+        items.append({"field": key or "body", "code": code, "message": message})
+    return items or [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        detail_text = str(exc.detail)
+        if "malformed" in detail_text.lower() or "json" in detail_text.lower() and "decode" in detail_text.lower():
+            return error_response(400, "MALFORMED_JSON", "Request body is not valid JSON", "请求体不是有效的 JSON")
+        items = _validation_items(exc)
+        return error_response(
+            422, "VALIDATION_ERROR", "The request does not match the schema", "请求内容不符合要求",
+            detail={"errors": items},
+        )
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status == 400:
+            text = str(exc.detail)
+            if "json" in text.lower() or "malformed" in text.lower():
+                return error_response(400, "MALFORMED_JSON", "Request body is not valid JSON",
+                                      "请求体不是有效的 JSON")
+        if isinstance(exc, NotFoundException):
+            status = 404
+        elif isinstance(exc, MethodNotAllowedException):
+            status = 405
+        elif isinstance(exc, NotAuthorizedException):
+            status = 401
+        elif isinstance(exc, PermissionDeniedException):
+            status = 403
+        if status >= 500:
+            return internal_error_handler(request, exc)
+        code, message, message_zh = _KNOWN.get(status, ("HTTP_ERROR", str(exc.detail), str(exc.detail)))
+        headers = dict(exc.headers or {}) if getattr(exc, "headers", None) else None
+        return error_response(status, code, message, message_zh, headers=headers)
+    return internal_error_handler(request, exc)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+    log.error("unhandled error request_id=%s %s %s", request_id, request.method, request.url.path,
+              exc_info=exc)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error; reported with its request id",
+        "服务器内部错误，已记录", detail={"request_id": request_id},
+    )
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
+    if not isinstance(value, dict):
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
+    return value
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return 50
+    if limit < 1 or limit > 500:
+        raise BadRequest("limit must be between 1 and 500", "limit 须在 1 到 500 之间", code="VALIDATION_ERROR",
+                         status=422, detail={"errors": [{"field": "limit", "code": "range",
+                                                         "message": "must be between 1 and 500"}]})
+    return limit

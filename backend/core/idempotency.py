@@ -1,0 +1,118 @@
+"""Idempotent creates: one mechanism for every POST.
+
+A create is keyed by the client-generated `id` in its body (offline-created objects) and/or by the
+`Idempotency-Key` header. The first request stores its response under each key in the same
+transaction as the object; a later request with the same key and the same body gets that response
+back with 200, with a different body a 409 ID_CONFLICT. Concurrent duplicates are serialised by the
+key's primary-key index: the second insert waits for the first transaction and then fails, and the
+second request answers from the stored response."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, UTCDateTime
+from backend.core.errors import Conflict
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+def request_fingerprint(method: str, scope: str, body: Any) -> str:
+    """SHA-256 of the canonical request. `scope` is the route (path with its parameters filled)."""
+    payload = {"method": method, "scope": scope, "body": body}
+    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+
+
+def keys_for(*, entity: str, client_id: Any | None, header_key: str | None, actor: str) -> list[str]:
+    keys = []
+    if client_id is not None:
+        keys.append(f"id:{entity}:{client_id}")
+    if header_key:
+        keys.append(f"hdr:{actor}:{header_key[:200]}")
+    return keys
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def _conflict(key: str) -> Conflict:
+    return Conflict(
+        "This id (or Idempotency-Key) was already used for a different request",
+        "该 ID（或幂等键）已用于另一个不同的请求",
+        code="ID_CONFLICT",
+        detail={"key": key.split(":", 2)[0] + ":" + key.rsplit(":", 1)[-1]},
+    )
+
+
+async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str) -> Outcome | None:
+    for key in keys:
+        row = (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key))).scalar_one_or_none()
+        if row is None:
+            continue
+        if row.request_sha256 != fingerprint:
+            raise _conflict(key)
+        return Outcome(200 if row.status_code == 201 else row.status_code, row.response, True)
+    return None
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    keys: list[str],
+    fingerprint: str,
+    actor: str,
+    now: datetime,
+    create: Callable[[], Awaitable[tuple[int, Any]]],
+) -> Outcome:
+    """Run `create` at most once per key. `create` returns (status, JSON-able body)."""
+    if not keys:
+        status, body = await create()
+        return Outcome(status, body, False)
+    found = await _lookup(session, keys, fingerprint)
+    if found is not None:
+        return found
+    records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=0, response=None,
+                                 created_at=now) for k in keys]
+    try:
+        async with session.begin_nested():
+            session.add_all(records)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key committed first (PostgreSQL made us wait for it).
+        found = await _lookup(session, keys, fingerprint)
+        if found is not None:
+            return found
+        raise
+    status, body = await create()
+    for rec in records:
+        rec.status_code = status
+        rec.response = body
+    await session.flush()
+    return Outcome(status, body, False)
+
+
+async def stored_outcome(session: AsyncSession, key: str) -> IdempotencyRecord | None:
+    return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key))).scalar_one_or_none()

@@ -1,0 +1,3 @@
+"""ORM models of credentials."""
+
+from __future__ import annotations

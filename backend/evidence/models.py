@@ -1,0 +1,3 @@
+"""ORM models of evidence."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""ORM models of incidents."""
+
+from __future__ import annotations

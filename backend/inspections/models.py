@@ -1,0 +1,3 @@
+"""ORM models of inspections."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""ORM models of notifications."""
+
+from __future__ import annotations

@@ -1,0 +1,80 @@
+"""Settings: one frozen struct built once from FIELDCHECK_* environment variables.
+
+Nothing reads the environment at import time; `Settings.from_env()` is called by the CLI, and tests
+build their own `Settings(...)`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = ""
+    data_dir: str = "./var"
+    public_base_url: str = "http://127.0.0.1:8000"
+    demo: bool = False
+    #: Name of this deployment in signed notes (audit checkpoints) and token issuers.
+    origin: str = "fieldcheck.ln.gov.cn"
+    access_token_ttl_s: int = 3600
+    #: JSON bodies; uploads have their own limit.
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 250_000_000
+    police_notify_hours: int = 24
+    clarification_days: int = 10
+    supervision_answer_days: int = 15
+    #: Public endpoints (verification pages and API): requests per window per client address.
+    public_rate_limit: int = 120
+    public_rate_window_s: int = 60
+    #: How long a phone may trust a downloaded revocation/suspension list.
+    status_list_ttl_s: int = 24 * 3600
+    sql_echo: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{Path(self.data_dir) / 'fieldcheck.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        fields: dict[str, object] = {}
+        for name, field_type in (
+            ("database_url", str),
+            ("data_dir", str),
+            ("public_base_url", str),
+            ("origin", str),
+            ("demo", bool),
+            ("access_token_ttl_s", int),
+            ("max_body_bytes", int),
+            ("max_upload_bytes", int),
+            ("max_image_pixels", int),
+            ("police_notify_hours", int),
+            ("clarification_days", int),
+            ("supervision_answer_days", int),
+            ("public_rate_limit", int),
+            ("public_rate_window_s", int),
+            ("status_list_ttl_s", int),
+            ("sql_echo", bool),
+        ):
+            raw = env.get(f"FIELDCHECK_{name.upper()}")
+            if raw is None or raw == "":
+                continue
+            if field_type is bool:
+                fields[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            elif field_type is int:
+                fields[name] = int(raw)
+            else:
+                fields[name] = raw
+        if "public_base_url" in fields:
+            fields["public_base_url"] = str(fields["public_base_url"]).rstrip("/")
+        return cls(**fields)  # type: ignore[arg-type]

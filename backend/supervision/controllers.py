@@ -1,0 +1,7 @@
+"""HTTP endpoints of supervision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []

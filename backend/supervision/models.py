@@ -1,0 +1,3 @@
+"""ORM models of supervision."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""ORM models of sync."""
+
+from __future__ import annotations
