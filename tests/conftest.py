@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -34,7 +35,13 @@ from backend.settings import Settings
 
 BACKENDS = [b.strip() for b in os.environ.get("FIELDCHECK_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 PG_ADMIN = os.environ.get("FIELDCHECK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_HOST_URL = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+
+
+def pg_url(database: str) -> str:
+    """The SQLAlchemy URL of `database` on the server of PG_ADMIN (TCP or a socket `?host=` DSN)."""
+    parts = urlsplit(PG_ADMIN)
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{database}", parts.query, ""))
+
 TEMPLATE_DB = f"fieldcheck_tpl_{os.getpid()}"
 SAMPLES = Path(os.environ.get("FIELDCHECK_SAMPLES_DIR",
                               Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "exif"))
@@ -93,7 +100,7 @@ def template(backend_name: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     except OSError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); run scripts/test.sh, which starts it, "
                     "or set FIELDCHECK_TEST_BACKENDS=sqlite for a SQLite-only run")
-    asyncio.run(_prepare(f"{PG_HOST_URL}/{TEMPLATE_DB}"))
+    asyncio.run(_prepare(pg_url(TEMPLATE_DB)))
     yield TEMPLATE_DB
 
     async def drop() -> None:
@@ -119,7 +126,7 @@ async def db_url(backend_name: str, template: str, tmp_path: Path) -> AsyncItera
         await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await conn.close()
-    yield f"{PG_HOST_URL}/{name}"
+    yield pg_url(name)
     conn = await asyncpg.connect(PG_ADMIN)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
