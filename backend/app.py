@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -83,7 +83,6 @@ def route_handlers() -> list[Any]:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -92,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     keys = Keys(Path(settings.data_dir)).load()
     state = State({
         "settings": settings,

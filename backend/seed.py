@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import hash_password
 from backend.core.checksums import mask_id_number, validate_id_number
-from backend.personnel.models import Agency, Appointment, Person, Qualification, SigningAuthorisation, Training
+from backend.personnel.models import (
+    Agency,
+    Appointment,
+    Person,
+    Qualification,
+    SigningAuthorisation,
+    Training,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SYSTEM = "system"

@@ -115,7 +115,7 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, ValidationException):
         detail_text = str(exc.detail)
-        if "malformed" in detail_text.lower() or "json" in detail_text.lower() and "decode" in detail_text.lower():
+        if "malformed" in detail_text.lower() or ("json" in detail_text.lower() and "decode" in detail_text.lower()):
             return error_response(400, "MALFORMED_JSON", "Request body is not valid JSON", "请求体不是有效的 JSON")
         items = _validation_items(exc)
         return error_response(

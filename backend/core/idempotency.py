@@ -69,7 +69,7 @@ def _conflict(key: str) -> Conflict:
 
 async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str) -> Outcome | None:
     for key in keys:
-        row = (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key))).scalar_one_or_none()
+        row = await stored_outcome(session, key)
         if row is None:
             continue
         if row.request_sha256 != fingerprint:

@@ -72,6 +72,8 @@ async def people_in(
     if status:
         query = query.where(Person.status == status)
     if after is not None:
-        query = query.where(or_(Person.created_at > after[0], and_(Person.created_at == after[0], Person.id > after[1])))
+        query = query.where(
+            or_(Person.created_at > after[0], and_(Person.created_at == after[0], Person.id > after[1]))
+        )
     query = query.order_by(Person.created_at, Person.id).limit(limit)
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
