@@ -4,7 +4,6 @@ columns, and only our own tables compared (SpatiaLite and PostGIS keep tables of
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from geoalchemy2 import alembic_helpers

@@ -8,9 +8,7 @@ Create Date: 2026-11-26 06:54:20.744309
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import geoalchemy2
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = '0000'
