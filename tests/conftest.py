@@ -30,6 +30,7 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.core.auth import issue_access_token
 from backend.core.clock import FixedClock
+from backend.core.db import make_engine, make_sessionmaker
 from backend.core.signing import Keys
 from backend.settings import Settings
 
@@ -171,6 +172,11 @@ def token_for(keys_dir: Path, settings: Settings) -> Any:
 
 
 @pytest.fixture
-def session_factory(app: Any) -> Any:
-    """The app's own sessionmaker (available once the client has started the app)."""
-    return lambda: app.state.sessionmaker()
+async def session_factory(db_url: str) -> AsyncIterator[Any]:
+    """A sessionmaker on the test's own event loop (the test client runs the app on another one,
+    so the app's own engine cannot be shared with test code)."""
+    engine = make_engine(db_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
