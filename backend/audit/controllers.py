@@ -1,19 +1,43 @@
-"""HTTP endpoints of the audit log (agency leadership only)."""
+"""HTTP endpoints of the audit log.
+
+The entries and the full check are for agency leadership. The record's public face — signed
+checkpoints, Merkle proofs and the public keys — needs no login, on purpose: a checkpoint discloses
+only how many entries the log has and one hash, and its whole value is that people outside the
+agency (an inspected enterprise, a court, a social supervisor, the public verification pages) can
+hold a copy and later demand a proof that the log they are shown extends it. Behind a login only
+the agency could check the agency. These endpoints are rate-limited like the other public ones."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
-from litestar.params import Parameter
+from litestar import Controller, Request, Response, get
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit import repository
-from backend.audit.schemas import AuditEntryRead, AuditPage, AuditVerify
-from backend.audit.service import verify_chain
+from backend.audit import repository, service
+from backend.audit.schemas import (
+    AuditEntryRead,
+    AuditKeys,
+    AuditPage,
+    AuditVerify,
+    ConsistencyProofRead,
+    InclusionProofRead,
+)
 from backend.core.auth import Principal
+from backend.core.clock import Clock
+from backend.core.deps import client_address
+from backend.core.errors import validation_error
 from backend.core.http import clamp_limit
+from backend.core.signing import Keys
 from backend.guards.access import require_role
+from backend.settings import Settings
+
+_MAX_SIZE = 1 << 62
+
+
+def _rate_limit(request: Request[Any, Any, Any]) -> None:
+    request.app.state["public_limiter"].hit(client_address(request))
 
 
 class AuditController(Controller):
@@ -23,7 +47,7 @@ class AuditController(Controller):
     @get("/")
     async def list_entries(
         self, session: AsyncSession, principal: Principal,
-        after: Annotated[int, Parameter(ge=0)] = 0,
+        after: Annotated[int, Parameter(ge=0, le=_MAX_SIZE)] = 0,
         limit: int | None = None,
     ) -> AuditPage:
         require_role(principal, "agency_admin")
@@ -35,7 +59,58 @@ class AuditController(Controller):
         return AuditPage(items=items, next_cursor=str(rows[size - 1].seq) if len(rows) > size else None)
 
     @get("/verify")
-    async def verify(self, session: AsyncSession, principal: Principal) -> AuditVerify:
+    async def verify(self, session: AsyncSession, principal: Principal, signing_keys: Keys,
+                     settings: Settings) -> AuditVerify:
+        """The whole log rechecked: hash chain, Merkle root, and every checkpoint ever issued."""
         require_role(principal, "agency_admin")
-        result = await verify_chain(session)
-        return AuditVerify(ok=result.ok, length=result.length, head=result.head, problems=result.problems)
+        result = await service.verify_chain(session, seal=signing_keys.seal, key_name=settings.origin)
+        return AuditVerify(ok=result.ok, length=result.length, head=result.head, problems=result.problems,
+                           tree_size=result.tree_size, root_hash=result.root_hash,
+                           checkpoints_checked=result.checkpoints_checked,
+                           latest_checkpoint=result.latest_checkpoint)
+
+    @get("/checkpoint", description="The current signed tree head: a C2SP checkpoint (text/plain), or "
+                                    "with ?format=json {tree_size, root_hash (base64), note, ...}. No login.")
+    async def checkpoint(self, request: Request[Any, Any, Any], session: AsyncSession, signing_keys: Keys,
+                         settings: Settings, clock: Clock,
+                         format: Literal["text", "json"] = "text") -> Response[Any]:
+        _rate_limit(request)
+        issued = await service.issue_checkpoint(session, seal=signing_keys.seal, key_name=settings.origin,
+                                                now=clock.now())
+        headers = {"Cache-Control": "no-cache"}
+        if format == "json":
+            return Response(content=service.checkpoint_read(issued, settings.origin), headers=headers,
+                            media_type="application/json")
+        return Response(content=issued.note, media_type="text/plain; charset=utf-8", headers=headers)
+
+    @get("/keys", description="Public keys that sign checkpoints (the seal ring), as JWKs with the "
+                              "signed-note verifier key of each. No login.")
+    async def keys(self, signing_keys: Keys, settings: Settings) -> AuditKeys:
+        return service.audit_keys(signing_keys.seal, settings.origin)
+
+    @get("/proof", description="?seq=N[&tree_size=M]: inclusion proof of entry N (leaf N-1). "
+                               "?from=A[&to=B]: consistency proof between tree sizes. Default tree size: "
+                               "a fresh signed checkpoint. Hashes are base64. No login.")
+    async def proof(
+        self, request: Request[Any, Any, Any], session: AsyncSession, signing_keys: Keys, settings: Settings,
+        clock: Clock,
+        seq: Annotated[int | None, Parameter(ge=1, le=_MAX_SIZE)] = None,
+        tree_size: Annotated[int | None, Parameter(ge=1, le=_MAX_SIZE)] = None,
+        from_size: Annotated[int | None, QueryParameter(name="from", ge=0, le=_MAX_SIZE)] = None,
+        to_size: Annotated[int | None, QueryParameter(name="to", ge=0, le=_MAX_SIZE)] = None,
+    ) -> InclusionProofRead | ConsistencyProofRead:
+        _rate_limit(request)
+        if seq is not None:
+            if from_size is not None or to_size is not None:
+                raise validation_error("seq", "exclusive", "give either seq (inclusion) or from/to (consistency)",
+                                       "seq 与 from/to 不能同时给出")
+            return await service.inclusion(session, seq, tree_size, seal=signing_keys.seal,
+                                           key_name=settings.origin, now=clock.now())
+        if from_size is not None:
+            if tree_size is not None:
+                raise validation_error("tree_size", "not_applicable", "use to= with from=", "from 须与 to 搭配")
+            return await service.consistency(session, from_size, to_size, seal=signing_keys.seal,
+                                             key_name=settings.origin, now=clock.now())
+        raise validation_error("seq", "required", "give seq (inclusion proof) or from (consistency proof)",
+                               "须给出 seq（包含证明）或 from（一致性证明）")
+

@@ -1,4 +1,7 @@
-"""Audit responses."""
+"""Audit responses: entries, the chain check, signed checkpoints and Merkle proofs.
+
+Hashes in checkpoints and proofs are standard base64 (as in the C2SP note), so a verifier can take
+them straight into any RFC 6962 / RFC 9162 implementation; entry listings keep the hex of the chain."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 import msgspec
 
 
-class AuditEntryRead(msgspec.Struct, kw_only=True):
+class AuditEntryRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     seq: int
     at: datetime
     actor: str
@@ -20,13 +23,59 @@ class AuditEntryRead(msgspec.Struct, kw_only=True):
     hash: str
 
 
-class AuditPage(msgspec.Struct, kw_only=True):
+class AuditPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     items: list[AuditEntryRead]
     next_cursor: str | None
 
 
-class AuditVerify(msgspec.Struct, kw_only=True):
+class AuditVerify(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ok: bool
     length: int
     head: str | None
     problems: list[dict[str, Any]]
+    #: RFC 6962 root (base64) recomputed over every entry's canonical form.
+    tree_size: int = 0
+    root_hash: str | None = None
+    #: Issued checkpoints rechecked against the recomputed tree (each must still match).
+    checkpoints_checked: int = 0
+    latest_checkpoint: int | None = None
+
+
+class CheckpointRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    origin: str
+    tree_size: int
+    root_hash: str
+    key_name: str
+    key_id: str
+    issued_at: datetime
+    #: The C2SP signed note (https://c2sp.org/tlog-checkpoint), verbatim.
+    note: str
+
+
+class InclusionProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    seq: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    audit_path: list[str]
+    root_hash: str
+    #: Signed note of this tree size, when one was issued (always, for the default tree size).
+    checkpoint: str | None
+
+
+class ConsistencyProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    from_size: int = msgspec.field(name="from")
+    to_size: int = msgspec.field(name="to")
+    from_root: str
+    to_root: str
+    proof: list[str]
+    from_checkpoint: str | None
+    to_checkpoint: str | None
+
+
+class AuditKeys(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Public keys of the seal ring: JWKs, plus the signed-note verifier key of each."""
+
+    origin: str
+    key_name: str
+    keys: list[dict[str, Any]]

@@ -1,0 +1,443 @@
+"""The tamper-evident record over HTTP: signed checkpoints, inclusion and consistency proofs, the
+full check (API and `fieldcheck audit verify`) and what tampering with the database looks like.
+
+Proofs and notes are checked here with an independent implementation written from RFC 9162 §2.1
+and C2SP signed-note, using only hashlib and cryptography and the public key the server publishes;
+backend.audit.merkle and backend.audit.checkpoint are deliberately not used for checking."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import uuid
+
+import pytest
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import delete, select, update
+
+from backend import cli
+from backend.audit.models import AuditEntry
+from backend.audit.service import chain_hash, entry_leaf, inclusion_for_subject, leaf_hash
+from backend.core.checksums import make_id_number
+from backend.core.db import make_engine, make_sessionmaker
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+async def maker(db_url):
+    """Our own engine on the test database: the app's pool lives on the test client's event loop."""
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+AUDIT = "/api/v1/audit"
+
+
+# --- An independent RFC 9162 / C2SP verifier ---------------------------------------------------
+
+def h_leaf(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def h_node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1, recursively, over leaf hashes."""
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return h_node(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def rfc9162_verify_inclusion(leaf_index: int, tree_size: int, leaf: bytes, path: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2, step by step."""
+    if leaf_index >= tree_size:
+        return False
+    fn, sn, r = leaf_index, tree_size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = h_node(p, r)
+            if not fn & 1:
+                while not (fn & 1) and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = h_node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def rfc9162_verify_consistency(first: int, second: int, first_hash: bytes, second_hash: bytes,
+                               path: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2, step by step (first > 0, first < second)."""
+    if not path:
+        return False
+    if first & (first - 1) == 0:
+        path = [first_hash, *path]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = h_node(c, fr)
+            sr = h_node(c, sr)
+            if not fn & 1:
+                while not (fn & 1) and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = h_node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_hash and sr == second_hash and sn == 0
+
+
+def verify_note(note: str, key_name: str, public_raw: bytes) -> tuple[str, int, bytes]:
+    """C2SP signed note + tlog-checkpoint: (origin, tree size, root) if signed by that key."""
+    text, _, sigs = note.rpartition("\n\n")
+    text += "\n"
+    key_id = hashlib.sha256(key_name.encode() + b"\n" + b"\x01" + public_raw).digest()[:4]
+    public = Ed25519PublicKey.from_public_bytes(public_raw)
+    ok = False
+    for line in sigs.rstrip("\n").split("\n"):
+        assert line.startswith("\u2014 "), line
+        name, blob_b64 = line[2:].split(" ")
+        blob = base64.b64decode(blob_b64)
+        if name == key_name and blob[:4] == key_id:
+            public.verify(blob[4:], text.encode())  # raises InvalidSignature
+            ok = True
+    assert ok, "no signature by the published key"
+    origin, size, root_b64 = text.rstrip("\n").split("\n")[:3]
+    return origin, int(size), base64.b64decode(root_b64)
+
+
+def b64d(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def jwk_raw(jwk: dict) -> bytes:
+    x = jwk["x"]
+    return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def person_body():
+    return {"name": "审计", "id_number": make_id_number("21010219850101" + f"{uuid.uuid4().int % 1000:03d}"),
+            "phone": "13912345678", "agency_code": "210102", "role": "social_supervisor"}
+
+
+async def add_people(client, token_for, n):
+    ids = []
+    while len(ids) < n:
+        r = await client.post("/api/v1/people", json=person_body(), headers=token_for("sy.hr"))
+        if r.status_code == 201:
+            ids.append(r.json()["id"])
+    return ids
+
+
+async def published_key(client) -> tuple[str, dict[str, bytes]]:
+    r = await client.get(f"{AUDIT}/keys")
+    assert r.status_code == 200
+    body = r.json()
+    return body["key_name"], {k["kid"]: jwk_raw(k) for k in body["keys"]}
+
+
+async def all_entries(client, token_for):
+    items, after = [], 0
+    while True:
+        r = await client.get(f"{AUDIT}?after={after}&limit=500", headers=token_for("sy.admin"))
+        assert r.status_code == 200
+        page = r.json()
+        items += page["items"]
+        if not page["next_cursor"]:
+            return items
+        after = int(page["next_cursor"])
+
+
+def checked_note(note, key_name, keys) -> tuple[int, bytes]:
+    for raw in keys.values():
+        try:
+            origin, size, root = verify_note(note, key_name, raw)
+        except (AssertionError, InvalidSignature):
+            continue
+        assert origin == f"{key_name}/audit"
+        return size, root
+    raise AssertionError("checkpoint not signed by any published key")
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+async def test_checkpoint_is_public_signed_and_matches_the_entries(client, token_for):
+    await add_people(client, token_for, 3)
+    r = await client.get(f"{AUDIT}/checkpoint")  # no login
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    note = r.text
+    key_name, keys = await published_key(client)
+    size, root = checked_note(note, key_name, keys)
+    entries = all_entries_list = await all_entries(client, token_for)
+    assert size == len(entries) == entries[-1]["seq"]
+    # The root is the RFC 6962 tree over the entries' leaf hashes, and each leaf hash is the hash of
+    # the entry's canonical form (recomputed here from the listed fields).
+    leaves = []
+    for e in all_entries_list:
+        canonical = rfc8785.dumps({"seq": e["seq"], "at": e["at"], "actor": e["actor"], "action": e["action"],
+                                   "subject": e["subject"], "data_sha256": e["data_sha256"]})
+        assert h_leaf(canonical).hex() == e["leaf_hash"], e
+        leaves.append(bytes.fromhex(e["leaf_hash"]))
+    assert mth(leaves) == root
+    # JSON variant of the same checkpoint.
+    j = await client.get(f"{AUDIT}/checkpoint?format=json")
+    assert j.status_code == 200
+    body = j.json()
+    assert body["tree_size"] == size and b64d(body["root_hash"]) == root and body["note"] == note
+    assert body["key_name"] == key_name and body["origin"] == f"{key_name}/audit"
+    # Nothing changed: the same stored checkpoint again. A change: a larger one.
+    assert (await client.get(f"{AUDIT}/checkpoint")).text == note
+    await add_people(client, token_for, 1)
+    size2, _ = checked_note((await client.get(f"{AUDIT}/checkpoint")).text, key_name, keys)
+    assert size2 > size
+    # A tampered note does not verify with the published key.
+    forged = note.replace(f"\n{size}\n", f"\n{size + 1}\n")
+    with pytest.raises(AssertionError, match="not signed"):
+        checked_note(forged, key_name, keys)
+    assert (await client.get(f"{AUDIT}/checkpoint?format=xml")).status_code in (400, 422)
+
+
+async def test_inclusion_proofs_verify_independently(client, token_for):
+    await add_people(client, token_for, 5)
+    key_name, keys = await published_key(client)
+    entries = await all_entries(client, token_for)
+    n = len(entries)
+    for seq in sorted({1, 2, n // 2, n - 1, n}):
+        r = await client.get(f"{AUDIT}/proof?seq={seq}")  # no login
+        assert r.status_code == 200, r.text
+        p = r.json()
+        assert p["seq"] == seq and p["leaf_index"] == seq - 1 and p["tree_size"] >= n
+        assert b64d(p["leaf_hash"]).hex() == entries[seq - 1]["leaf_hash"]
+        size, root = checked_note(p["checkpoint"], key_name, keys)
+        assert size == p["tree_size"] and b64d(p["root_hash"]) == root
+        path = [b64d(x) for x in p["audit_path"]]
+        assert rfc9162_verify_inclusion(seq - 1, size, b64d(p["leaf_hash"]), path, root)
+        # Any other leaf, index or root fails.
+        assert not rfc9162_verify_inclusion(seq - 1, size, h_leaf(b"other"), path, root)
+        if size > 1:
+            assert not rfc9162_verify_inclusion(seq % size, size, b64d(p["leaf_hash"]), path, root)
+    # Against an older tree size.
+    r = await client.get(f"{AUDIT}/proof?seq=2&tree_size=3")
+    p = r.json()
+    leaves = [bytes.fromhex(e["leaf_hash"]) for e in entries]
+    assert b64d(p["root_hash"]) == mth(leaves[:3]) and p["tree_size"] == 3
+    assert rfc9162_verify_inclusion(1, 3, leaves[1], [b64d(x) for x in p["audit_path"]], mth(leaves[:3]))
+
+
+async def test_consistency_proofs_verify_independently(client, token_for):
+    key_name, keys = await published_key(client)
+    old_note = (await client.get(f"{AUDIT}/checkpoint")).text
+    old_size, old_root = checked_note(old_note, key_name, keys)
+    await add_people(client, token_for, 4)
+    r = await client.get(f"{AUDIT}/proof?from={old_size}")
+    assert r.status_code == 200, r.text
+    p = r.json()
+    new_size, new_root = checked_note(p["to_checkpoint"], key_name, keys)
+    assert p["from"] == old_size and p["to"] == new_size > old_size
+    assert p["from_checkpoint"] == old_note
+    assert b64d(p["from_root"]) == old_root and b64d(p["to_root"]) == new_root
+    proof = [b64d(x) for x in p["proof"]]
+    assert rfc9162_verify_consistency(old_size, new_size, old_root, new_root, proof)
+    assert not rfc9162_verify_consistency(old_size, new_size, h_leaf(b"x"), new_root, proof)
+    # Every pair of sizes in the log, against the independently computed roots.
+    leaves = [bytes.fromhex(e["leaf_hash"]) for e in await all_entries(client, token_for)]
+    for a in (1, 2, 3, 4, 7, old_size):
+        for b in (a, a + 1, old_size + 2, new_size):
+            if not a <= b <= new_size:
+                continue
+            r = await client.get(f"{AUDIT}/proof?from={a}&to={b}")
+            assert r.status_code == 200, r.text
+            p = r.json()
+            assert b64d(p["from_root"]) == mth(leaves[:a]) and b64d(p["to_root"]) == mth(leaves[:b])
+            if a < b:
+                assert rfc9162_verify_consistency(a, b, mth(leaves[:a]), mth(leaves[:b]), [b64d(x) for x in p["proof"]])
+            else:
+                assert p["proof"] == []
+
+
+async def test_proof_parameters(client, token_for):
+    size = (await client.get(f"{AUDIT}/checkpoint?format=json")).json()["tree_size"]
+    for query, status in (
+        ("", 422), (f"seq={size + 1}", 404), ("seq=0", 400), ("seq=abc", 400),
+        (f"seq=1&tree_size={size + 5}", 422), ("seq=3&tree_size=2", 422), ("seq=1&from=1", 422),
+        (f"from={size + 1}", 422), ("from=3&to=2", 422), (f"from=1&to={size + 1}", 422),
+        ("from=1&tree_size=2", 422), ("from=-1", 400),
+    ):
+        r = await client.get(f"{AUDIT}/proof?{query}")
+        assert r.status_code in ((400, 422) if status == 400 else (status,)), (query, r.status_code, r.text)
+        assert set(r.json()) == {"status", "code", "message", "message_zh", "article", "detail"}
+
+
+async def test_keys_are_published(client, app):
+    r = await client.get(f"{AUDIT}/keys")
+    body = r.json()
+    assert body["key_name"] and body["origin"] == body["key_name"] + "/audit"
+    seal = app.state["keys"].seal
+    assert {k["kid"] for k in body["keys"]} == {k.kid for k in seal.all()}
+    for k in body["keys"]:
+        assert k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k
+        name, kid_hex, material = k["vkey"].split("+", 2)
+        assert name == body["key_name"] and b64d(material) == b"\x01" + jwk_raw(k)
+        assert hashlib.sha256(name.encode() + b"\n\x01" + jwk_raw(k)).digest()[:4].hex() == kid_hex
+
+
+async def test_audit_list_and_verify_roles(client, token_for):
+    assert (await client.get(AUDIT)).status_code == 401
+    assert (await client.get(f"{AUDIT}/verify")).status_code == 401
+    for who in ("sy.officer1", "sy.hr", "sy.inspector.ft", "sy.supervisor", "dl.officer1"):
+        assert (await client.get(AUDIT, headers=token_for(who))).status_code == 403, who
+        assert (await client.get(f"{AUDIT}/verify", headers=token_for(who))).status_code == 403, who
+    r = await client.get(f"{AUDIT}/verify", headers=token_for("sy.admin"))
+    assert r.status_code == 200
+    v = r.json()
+    assert v["ok"] is True and v["problems"] == [] and v["tree_size"] == v["length"]
+    entries = await all_entries(client, token_for)
+    assert b64d(v["root_hash"]) == mth([bytes.fromhex(e["leaf_hash"]) for e in entries])
+    assert v["head"] == entries[-1]["hash"]
+    # Checkpoints issued are rechecked.
+    await client.get(f"{AUDIT}/checkpoint")
+    v = (await client.get(f"{AUDIT}/verify", headers=token_for("sy.admin"))).json()
+    assert v["ok"] and v["checkpoints_checked"] >= 1 and v["latest_checkpoint"] == v["tree_size"]
+    for bad in ("limit=0", "limit=501", "after=-1", "after=x"):
+        r = await client.get(f"{AUDIT}?{bad}", headers=token_for("sy.admin"))
+        assert r.status_code in (400, 422), bad
+
+
+async def run_cli(monkeypatch, settings) -> int:
+    monkeypatch.setenv("FIELDCHECK_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FIELDCHECK_DATA_DIR", settings.data_dir)
+    return await asyncio.to_thread(cli.main, ["audit", "verify"])
+
+
+async def verify_api(client, token_for):
+    r = await client.get(f"{AUDIT}/verify", headers=token_for("sy.admin"))
+    assert r.status_code == 200
+    return r.json()
+
+
+async def test_tampering_with_a_row_is_caught_by_api_and_cli(client, token_for, app, settings, monkeypatch,
+                                                            capsys, maker):
+    await add_people(client, token_for, 2)
+    await client.get(f"{AUDIT}/checkpoint")
+    assert (await verify_api(client, token_for))["ok"] is True
+    assert await run_cli(monkeypatch, settings) == 0
+    async with maker() as s:
+        target = (await s.execute(select(AuditEntry).where(AuditEntry.action == "person.created")
+                                  .order_by(AuditEntry.seq.desc()))).scalars().first()
+        seq, original = target.seq, dict(target.data)
+        await s.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(data={**original, "name": "某某"}))
+        await s.commit()
+    v = await verify_api(client, token_for)
+    assert v["ok"] is False
+    assert {"seq": seq, "problem": "data_sha256"} in v["problems"]
+    capsys.readouterr()
+    assert await run_cli(monkeypatch, settings) == 1
+    assert f"seq {seq}: data_sha256" in capsys.readouterr().out
+    # The action too (the leaf no longer matches the entry).
+    async with maker() as s:
+        await s.execute(update(AuditEntry).where(AuditEntry.seq == seq)
+                        .values(data=original, action="person.viewed"))
+        await s.commit()
+    v = await verify_api(client, token_for)
+    assert [p["problem"] for p in v["problems"] if p["seq"] == seq] == ["leaf_hash"]
+    assert {"seq": None, "tree_size": v["latest_checkpoint"], "problem": "checkpoint_root"} in v["problems"]
+    assert await run_cli(monkeypatch, settings) == 1
+
+
+async def test_consistent_rewrite_is_caught_by_the_checkpoint(client, token_for, app, settings, monkeypatch, maker):
+    """Someone with database access rewrites an entry and recomputes every hash after it: the chain
+    checks out again, but it no longer matches the checkpoint the server signed and handed out."""
+    await add_people(client, token_for, 3)
+    key_name, keys = await published_key(client)
+    held = (await client.get(f"{AUDIT}/checkpoint")).text  # e.g. kept by an inspected enterprise
+    held_size, held_root = checked_note(held, key_name, keys)
+    async with maker() as s:
+        rows = (await s.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars().all()
+        victim = next(r for r in reversed(rows) if r.action == "person.created").seq
+        prev = None
+        for row in rows:
+            if row.seq < victim:
+                prev = row.hash
+                continue
+            action = "person.imported" if row.seq == victim else row.action
+            leaf = leaf_hash(entry_leaf(row.seq, row.at, row.actor, action, row.subject, row.data_sha256))
+            new_hash = chain_hash(prev, leaf)
+            await s.execute(update(AuditEntry).where(AuditEntry.seq == row.seq)
+                            .values(action=action, leaf_hash=leaf, prev_hash=prev, hash=new_hash))
+            prev = new_hash
+        await s.commit()
+    v = await verify_api(client, token_for)
+    assert v["ok"] is False
+    assert [p for p in v["problems"] if p["seq"] is not None] == []  # the chain itself is consistent
+    assert {"seq": None, "tree_size": held_size, "problem": "checkpoint_root"} in v["problems"]
+    assert await run_cli(monkeypatch, settings) == 1
+    # And the holder of the old checkpoint sees it: no consistency proof from the rewritten log.
+    p = (await client.get(f"{AUDIT}/proof?from={held_size}")).json()
+    assert b64d(p["from_root"]) != held_root
+    assert not rfc9162_verify_consistency(held_size, p["to"], held_root, b64d(p["to_root"]),
+                                          [b64d(x) for x in p["proof"]]) or p["to"] == held_size
+
+
+async def test_truncation_is_caught(client, token_for, app, settings, monkeypatch, maker):
+    await add_people(client, token_for, 1)
+    size = (await client.get(f"{AUDIT}/checkpoint?format=json")).json()["tree_size"]
+    async with maker() as s:
+        await s.execute(delete(AuditEntry).where(AuditEntry.seq == size))
+        await s.commit()
+    v = await verify_api(client, token_for)
+    assert v["ok"] is False and {"seq": None, "tree_size": size, "problem": "checkpoint_beyond_log"} in v["problems"]
+    assert await run_cli(monkeypatch, settings) == 1
+    r = await client.get(f"{AUDIT}/checkpoint")
+    assert r.status_code == 409 and r.json()["code"] == "AUDIT_LOG_INCONSISTENT"
+
+
+async def test_inclusion_for_subject(client, token_for, app, settings, clock, maker):
+    (pid,) = await add_people(client, token_for, 1)
+    key_name, keys = await published_key(client)
+    async with maker() as s:
+        assert await inclusion_for_subject(s, "person:00000000-0000-0000-0000-000000000000") is None
+        found = await inclusion_for_subject(s, f"person:{pid}", seal=app.state["keys"].seal,
+                                            key_name=settings.origin, now=clock.now())
+        await s.commit()
+    assert found["entry"]["subject"] == f"person:{pid}" and found["entry"]["action"] == "person.created"
+    proof = found["proof"]
+    size, root = checked_note(found["checkpoint"], key_name, keys)
+    assert proof["checkpoint"] == found["checkpoint"] and proof["tree_size"] == size
+    assert b64d(proof["leaf_hash"]).hex() == found["entry"]["leaf_hash"]
+    assert rfc9162_verify_inclusion(proof["leaf_index"], size, b64d(proof["leaf_hash"]),
+                                    [b64d(x) for x in proof["audit_path"]], root)
+    # Without the keys: against the latest stored checkpoint that covers it.
+    async with maker() as s:
+        again = await inclusion_for_subject(s, f"person:{pid}")
+    assert again["checkpoint"] == found["checkpoint"]
+    # An entry newer than every checkpoint, without keys: proven against the log, no note.
+    (pid2,) = await add_people(client, token_for, 1)
+    async with maker() as s:
+        fresh = await inclusion_for_subject(s, f"person:{pid2}")
+    assert fresh["checkpoint"] is None and fresh["proof"]["tree_size"] == fresh["entry"]["seq"]
