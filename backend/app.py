@@ -24,7 +24,13 @@ import backend
 from backend.audit.controllers import AuditController
 from backend.core.clock import Clock
 from backend.core.db import make_engine, make_sessionmaker
-from backend.core.deps import provide_clock, provide_keys, provide_session, provide_settings
+from backend.core.deps import (
+    provide_clock,
+    provide_keys,
+    provide_read_session,
+    provide_session,
+    provide_settings,
+)
 from backend.core.errors import DomainError
 from backend.core.http import domain_error_handler, http_exception_handler, internal_error_handler
 from backend.core.ratelimit import RateLimiter
@@ -86,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_sessionmaker(engine, read_only=True)
         try:
             yield
         finally:
@@ -103,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         route_handlers=route_handlers(),
         dependencies={
             "session": Provide(provide_session),
+            "read_session": Provide(provide_read_session),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "signing_keys": Provide(provide_keys, sync_to_thread=False),

@@ -30,7 +30,8 @@ def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 async def _seed(settings: Settings, demo: bool) -> tuple[int, list[str]]:
     from backend.core.clock import Clock
     from backend.core.db import make_engine, make_sessionmaker, transaction
-    from backend.seed import seed_agencies, seed_demo
+    from backend.core.signing import Keys
+    from backend.seed import seed_agencies, seed_demo, seed_demo_credentials
 
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -38,6 +39,9 @@ async def _seed(settings: Settings, demo: bool) -> tuple[int, list[str]]:
         async with transaction(make_sessionmaker(engine)) as session:
             agencies = await seed_agencies(session, now)
             people = await seed_demo(session, now) if demo else []
+            if demo:
+                keys = Keys(Path(settings.data_dir)).load()
+                await seed_demo_credentials(session, keys, settings, now)
         return agencies, people
     finally:
         await engine.dispose()
@@ -72,26 +76,139 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _audit_verify(settings: Settings) -> int:
+    """Recheck the whole record: every entry's hashes and links, the Merkle tree over all of them,
+    and every checkpoint the server ever signed (its root against the recomputed tree, its signature
+    against the seal keys in the data directory). Exit 1 on any problem."""
     from backend.audit.service import verify_chain
     from backend.core.db import make_engine, make_sessionmaker
+    from backend.core.signing import KeyRing
 
+    seal: KeyRing | None = KeyRing(Path(settings.data_dir) / "keys", "seal").load(create=False)
+    if seal is not None and not seal.all():
+        _out(f"note: no seal keys in {settings.data_dir}; checkpoint signatures are not checked, only their roots")
+        seal = None
     engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            result = await verify_chain(session)
+            result = await verify_chain(session, seal=seal, key_name=settings.origin)
     finally:
         await engine.dispose()
+    tree = f"tree size {result.tree_size}, root {result.root_hash}"
+    checkpoints = f"{result.checkpoints_checked} checkpoint(s) rechecked"
     if result.ok:
-        _out(f"audit chain ok: {result.length} entries, head {result.head}")
+        _out(f"audit chain ok: {result.length} entries, head {result.head}; {tree}; {checkpoints}")
         return 0
-    _out(f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.length} entries")
+    _out(f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.length} entries; {tree}; {checkpoints}")
     for problem in result.problems[:20]:
-        _out(f"  seq {problem['seq']}: {problem['problem']}")
+        where = f"seq {problem['seq']}" if problem.get("seq") is not None else f"checkpoint {problem.get('tree_size')}"
+        _out(f"  {where}: {problem['problem']}")
     return 1
 
 
 def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
     return asyncio.run(_audit_verify(settings))
+
+
+async def _expire_terms(settings: Settings, today_text: str | None) -> int:
+    from datetime import date
+
+    from backend.core.clock import Clock
+    from backend.core.db import make_engine, make_sessionmaker, transaction
+    from backend.personnel.dismissal_service import expire_terms
+
+    clock = Clock()
+    # "Today" is a Liaoning calendar date (Asia/Shanghai), whatever the server's time zone.
+    today = date.fromisoformat(today_text) if today_text else clock.today()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            results = await expire_terms(session, today, clock.now())
+    finally:
+        await engine.dispose()
+    for r in results:
+        _out(f"appointment {r.appointment_id} (person {r.person_id}) ended {r.end_date.isoformat()}: {r.outcome}")
+    dismissed = sum(1 for r in results if r.outcome == "dismissed")
+    _out(f"terms expired before {today.isoformat()}: {len(results)}; people dismissed: {dismissed}")
+    return 0
+
+
+def cmd_expire_terms(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_expire_terms(settings, args.today))
+
+
+def _iso_instant(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from exc
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a UTC offset (e.g. 2026-12-01T08:00:00Z): {text!r}")
+    return text
+
+
+async def _overdue(settings: Settings, now_text: str | None) -> int:
+    from datetime import datetime
+
+    from backend.core.clock import Clock, iso_utc
+    from backend.core.db import make_engine, make_sessionmaker, transaction
+    from backend.notifications.overdue import sweep
+
+    now = datetime.fromisoformat(now_text) if now_text else Clock().now()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            report = await sweep(session, now)
+    finally:
+        await engine.dispose()
+    for i in report.incidents:
+        _out(f"incident {i.id} art.{i.article} {i.kind} ({i.agency_code}) status {i.status} "
+             f"due {iso_utc(i.due_at)}{' NEW' if i.newly else ''}")
+    for s in report.submissions:
+        _out(f"submission {s.id} {s.kind} ({s.agency_code}) due {iso_utc(s.due_at)}{' NEW' if s.newly else ''}")
+    _out(f"overdue at {iso_utc(now)}: incidents {len(report.incidents)}, submissions {len(report.submissions)}; "
+         f"newly overdue (staff notified): {report.newly}")
+    return 0
+
+
+def cmd_overdue(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_overdue(settings, args.now))
+
+
+async def _evidence_sweep(settings: Settings, min_age_s: float) -> int:
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.evidence.service import sweep
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            report = await sweep(session, settings.data_dir, min_age_s=min_age_s)
+    finally:
+        await engine.dispose()
+    for path in report.temp_removed:
+        _out(f"removed temp file {path}")
+    for path in report.orphans_removed:
+        _out(f"removed orphan {path}")
+    for sha in report.missing:
+        _out(f"MISSING file for evidence sha256 {sha}")
+    _out(f"evidence sweep: {len(report.temp_removed)} temp, {len(report.orphans_removed)} orphan file(s) removed; "
+         f"{report.kept_young} younger than {min_age_s:g} s kept; {len(report.missing)} missing")
+    return 1 if report.missing else 0
+
+
+def cmd_evidence_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_evidence_sweep(settings, args.min_age))
+
+
+def _iso_date(text: str) -> str:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +235,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="recheck the whole audit chain").set_defaults(func=cmd_audit_verify)
+
+    expire = sub.add_parser("expire-terms", help="dismiss appointments whose term ended (Art. 25)")
+    expire.add_argument("--today", type=_iso_date, help="YYYY-MM-DD (default: today in Asia/Shanghai)")
+    expire.set_defaults(func=cmd_expire_terms)
+
+    overdue = sub.add_parser("overdue", help="list overdue incidents and supervision submissions; notify staff")
+    overdue.add_argument("--now", type=_iso_instant, help="RFC 3339 time with offset (default: now)")
+    overdue.set_defaults(func=cmd_overdue)
+
+    evidence = sub.add_parser("evidence", help="evidence photo storage").add_subparsers(
+        dest="evidence_command", required=True)
+    ev_sweep = evidence.add_parser("sweep", help="remove interrupted uploads and files no evidence row refers to; "
+                                                 "non-zero exit if a row's file is missing")
+    ev_sweep.add_argument("--min-age", type=float, default=3600.0,
+                          help="only files older than this many seconds (default 3600: younger ones may be "
+                               "uploads still in flight)")
+    ev_sweep.set_defaults(func=cmd_evidence_sweep)
     return parser
 
 

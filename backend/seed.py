@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import hash_password
 from backend.core.checksums import mask_id_number, validate_id_number
+from backend.core.signing import Keys
+from backend.credentials.models import Credential
+from backend.credentials.service import issue_credential, qr_text
 from backend.personnel.models import (
     Agency,
     Appointment,
@@ -24,6 +27,7 @@ from backend.personnel.models import (
     SigningAuthorisation,
     Training,
 )
+from backend.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SYSTEM = "system"
@@ -102,3 +106,30 @@ async def seed_demo(session: AsyncSession, now: datetime) -> list[str]:
         await session.flush()
         created.append(acc["username"])
     return created
+
+
+async def seed_demo_credentials(session: AsyncSession, keys: Keys, settings: Settings, now: datetime) -> list[str]:
+    """Issue a credential to every demo account whose fixture says `"credential": true`, as the
+    system would through the provincial personnel office. Idempotent: an account that already
+    holds a credential of its kind (in any status) gets no second one.
+
+    `keys` and `settings` are not needed to issue (QR tokens are derived from the row and the
+    current credential key whenever a card or a read asks for one); they are taken so the seed can
+    report what a scan of each demo card would read."""
+    fixture = load_fixture("demo_accounts.json")
+    issued: list[str] = []
+    for acc in fixture["accounts"]:
+        if not acc.get("credential") or not acc.get("appointment"):
+            continue
+        person = (await session.execute(select(Person).where(Person.username == acc["username"]))).scalar_one_or_none()
+        if person is None:
+            continue
+        kind = acc["appointment"]["role"]
+        held = (await session.execute(
+            select(Credential.id).where(Credential.person_id == person.id, Credential.kind == kind).limit(1)
+        )).first()
+        if held is not None:
+            continue
+        credential, _ = await issue_credential(session, person_id=person.id, kind=kind, actor=SYSTEM, now=now)
+        issued.append(f"{acc['username']} {credential.number} {qr_text(keys, settings, credential)}")
+    return issued

@@ -59,12 +59,12 @@ def demo_id(username: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"fieldcheck-demo:{username}")
 
 
-async def _prepare(url: str) -> None:
+async def _prepare(url: str, data_dir: Path) -> None:
     from backend.cli import _seed
     from backend.migrations.runner import upgrade
 
     await asyncio.to_thread(upgrade, url)
-    await _seed(Settings(database_url=url, demo=True), demo=True)
+    await _seed(Settings(database_url=url, data_dir=str(data_dir), demo=True), demo=True)
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +80,11 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def template(backend_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def template(backend_name: str, keys_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if backend_name == "sqlite":
         path = tmp_path_factory.mktemp("tpl") / "template.db"
         url = f"sqlite+aiosqlite:///{path}"
-        asyncio.run(_prepare(url))
+        asyncio.run(_prepare(url, keys_dir))
         yield str(path)
         return
 
@@ -101,7 +101,7 @@ def template(backend_name: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     except OSError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); run scripts/test.sh, which starts it, "
                     "or set FIELDCHECK_TEST_BACKENDS=sqlite for a SQLite-only run")
-    asyncio.run(_prepare(pg_url(TEMPLATE_DB)))
+    asyncio.run(_prepare(pg_url(TEMPLATE_DB), keys_dir))
     yield TEMPLATE_DB
 
     async def drop() -> None:

@@ -80,7 +80,11 @@ def _begin_immediate(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes can fail with SQLITE_BUSY without
     # waiting, when another connection wrote in between. Taking the write lock at BEGIN makes
     # writers queue on busy_timeout instead, and keeps the audit chain strictly serial.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (public verification) begin DEFERRED so they never queue behind writers.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -92,8 +96,14 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+READ_ONLY_OPTION = "fieldcheck_read_only"
+
+
+def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a unit of work. `read_only` ones must not write: on SQLite they begin DEFERRED
+    (no write lock), and a write inside them fails instead of silently racing."""
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
 @asynccontextmanager

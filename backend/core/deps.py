@@ -26,6 +26,16 @@ async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
             await session.commit()
 
 
+async def provide_read_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """A session for handlers that only read (public verification): it never takes SQLite's
+    write lock, so a burst of scans does not queue behind the writers."""
+    async with state.read_sessionmaker() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
 def provide_clock(state: State) -> Clock:
     clock: Clock = state["clock"]
     return clock

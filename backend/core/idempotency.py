@@ -10,6 +10,7 @@ second request answers from the stored response."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,10 +37,19 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 bytes; for what RFC 8785 cannot represent (integers beyond 2^53, non-finite
+    floats) a sorted-key JSON encoding, which is just as deterministic for hashing."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, ValueError, TypeError, OverflowError):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def request_fingerprint(method: str, scope: str, body: Any) -> str:
     """SHA-256 of the canonical request. `scope` is the route (path with its parameters filled)."""
     payload = {"method": method, "scope": scope, "body": body}
-    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
 def keys_for(*, entity: str, client_id: Any | None, header_key: str | None, actor: str) -> list[str]:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PURPOSES = ("access", "credential", "seal")
+_KID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def b64url(data: bytes) -> str:
@@ -127,6 +129,9 @@ class KeyRing:
         return self._keys[self._current]
 
     def get(self, kid: str) -> SigningKey | None:
+        # A kid comes from untrusted tokens: only our thumbprint alphabet may reach the filesystem.
+        if not _KID_RE.fullmatch(kid):
+            return None
         key = self._keys.get(kid)
         if key is None and (self.directory / f"{kid}.pem").exists():
             # Another process (`fieldcheck keys rotate`, another worker) added a key.

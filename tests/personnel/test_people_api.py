@@ -227,3 +227,15 @@ async def test_unknown_route_and_method(client):
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
     r = await client.delete("/healthz")
     assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_numbers_beyond_json_precision_are_not_a_500(client, token_for):
+    # RFC 8785 cannot represent integers past 2^53: the idempotency fingerprint must not crash on them.
+    from backend.core.idempotency import request_fingerprint
+
+    big = request_fingerprint("POST", "/api/v1/x", {"n": 2**60, "f": float("inf")})
+    assert big == request_fingerprint("POST", "/api/v1/x", {"f": float("inf"), "n": 2**60})
+    assert big != request_fingerprint("POST", "/api/v1/x", {"n": 2**60 + 1, "f": float("inf")})
+    r = await client.post("/api/v1/people", json=new_person(id=str(uuid.uuid4()), name="x" * 5),
+                          headers={**token_for("sy.hr"), "Idempotency-Key": "k" * 10_000})
+    assert r.status_code == 201

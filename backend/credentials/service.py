@@ -1,0 +1,414 @@
+"""Use cases of work credentials: issuance (Art. 14, 24), numbering, validity, the lifecycle
+(suspend, reinstate, revoke — revocation is final), verification of a scanned QR code or a typed
+number, the signed status list for offline verifiers. Raises domain errors; knows nothing of HTTP.
+
+Interfaces other domains call:
+- `verify_qr(session, keys, settings, qr_text, now) -> VerifyOutcome` (inspections: credential displays)
+- `revoke_all_for_person(session, person_id, reason, actor, now) -> list[uuid.UUID]` (personnel: dismissal)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import rfc8785
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import record
+from backend.core.auth import Principal
+from backend.core.clock import LOCAL_TZ, iso_utc
+from backend.core.errors import BadRequest, Conflict, GuardError, NotFound, validation_error
+from backend.core.signing import KeyRing, Keys
+from backend.credentials import repository, tokens
+from backend.credentials.models import Credential
+from backend.credentials.numbering import MAX_SERIAL, format_number, parse_number
+from backend.credentials.repository import ActiveAppointment
+from backend.credentials.schemas import (
+    CredentialCreate,
+    CredentialRead,
+    StatusEntry,
+    StatusList,
+    VerifiedCredential,
+    VerifyResponse,
+)
+from backend.guards.access import in_jurisdiction, require_role, require_visible, require_writable
+from backend.personnel.models import Agency, Person
+from backend.settings import Settings
+
+PROVINCE_CODE = "210000"
+Cursor = tuple[datetime, uuid.UUID]
+#: Open-ended full-time appointments: the credential runs this many years from issue.
+OPEN_ENDED_YEARS = 3
+
+# --- the articles as pure checks (candidates for backend/guards/credentials.py) ----------------
+
+
+def require_provincial_issuer(principal: Principal) -> None:
+    """Art. 24: only the provincial personnel office issues credentials."""
+    require_role(principal, "hr_admin", article="24")
+    if principal.agency_code != PROVINCE_CODE:
+        raise GuardError(
+            "Only the provincial personnel office issues credentials",
+            "工作证件由省级应急管理部门人事机构统一制发",
+            code="ART24_PROVINCIAL_ONLY", article="24", status=403,
+        )
+
+
+def require_pre_job_training(passed: bool) -> None:
+    """Art. 14: no credential before a pre-job training with a passed assessment."""
+    if not passed:
+        raise GuardError(
+            "A passed pre-job training is required before a credential is issued",
+            "须经岗前培训并考核合格后方可发放工作证件",
+            code="ART14_PRE_JOB_TRAINING_REQUIRED", article="14", status=409,
+        )
+
+
+def require_active_appointment(person: Person, appointment: ActiveAppointment | None, kind: str) -> ActiveAppointment:
+    if person.status != "active" or appointment is None:
+        raise Conflict(
+            f"The person has no active appointment as {kind}",
+            "该人员没有在聘的相应聘用记录",
+            code="NO_ACTIVE_APPOINTMENT", detail={"kind": kind},
+        )
+    return appointment
+
+
+def _revoked_conflict(credential: Credential) -> Conflict:
+    return Conflict("The credential is revoked; revocation is final", "该证件已吊销，吊销不可撤回",
+                    code="CREDENTIAL_REVOKED", detail={"number": credential.number})
+
+
+# --- validity and status -------------------------------------------------------------------------
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def validity_end(appointment: ActiveAppointment, issued_at: datetime) -> datetime:
+    """Until the end of the appointment's last day (Beijing time); open-ended: three years."""
+    if appointment.end_date is not None:
+        return datetime.combine(appointment.end_date + timedelta(days=1), time.min, LOCAL_TZ).astimezone(UTC)
+    return add_years(issued_at, OPEN_ENDED_YEARS)
+
+
+def effective_status(credential: Credential, now: datetime) -> str:
+    if credential.status == "revoked":
+        return "revoked"
+    if now >= credential.expires_at:
+        return "expired"
+    return credential.status
+
+
+def last_valid_day(credential: Credential) -> date:
+    return (credential.expires_at - timedelta(seconds=1)).astimezone(LOCAL_TZ).date()
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def qr_text(keys: Keys, settings: Settings, credential: Credential) -> str:
+    return tokens.qr_text_for(settings.public_base_url, tokens.sign_credential(keys.credential, credential))
+
+
+def credential_read(credential: Credential, agency: Agency, keys: Keys, settings: Settings,
+                    now: datetime) -> CredentialRead:
+    return CredentialRead(
+        id=credential.id, number=credential.number, kind=credential.kind, person_id=credential.person_id,
+        holder_name=credential.holder_name, agency_code=credential.agency_code, agency_name=agency.name,
+        issued_at=credential.issued_at, expires_at=credential.expires_at,
+        status=effective_status(credential, now), status_reason=credential.status_reason,
+        status_changed_at=credential.status_changed_at, qr_text=qr_text(keys, settings, credential),
+    )
+
+
+def _may_read(principal: Principal, credential: Credential, agency: Agency) -> bool:
+    return credential.person_id == principal.person_id or in_jurisdiction(principal, agency.path)
+
+
+async def _load(session: AsyncSession, credential_id: uuid.UUID, *,
+                for_update: bool = False) -> tuple[Credential, Agency]:
+    found = await repository.credential_with_agency(session, credential_id, for_update=for_update)
+    if found is None:
+        raise NotFound("No such credential", "未找到该证件")
+    return found
+
+
+async def get_credential(session: AsyncSession, principal: Principal, credential_id: uuid.UUID, keys: Keys,
+                         settings: Settings, now: datetime) -> CredentialRead:
+    credential, agency = await _load(session, credential_id)
+    if credential.person_id != principal.person_id:
+        require_visible(principal, agency.path, "credential")
+    return credential_read(credential, agency, keys, settings, now)
+
+
+async def list_credentials(session: AsyncSession, principal: Principal, *, person_id: uuid.UUID | None,
+                           after: Cursor | None, limit: int, keys: Keys,
+                           settings: Settings, now: datetime) -> tuple[list[CredentialRead], Cursor | None]:
+    rows = await repository.credentials_visible(session, path_prefix=principal.agency_path,
+                                                viewer_id=principal.person_id, person_id=person_id,
+                                                after=after, limit=limit + 1)
+    items = [credential_read(c, a, keys, settings, now) for c, a in rows[:limit]]
+    nxt = (rows[limit - 1][0].issued_at, rows[limit - 1][0].id) if len(rows) > limit else None
+    return items, nxt
+
+
+def parse_cursor(value: dict[str, object] | None) -> Cursor | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(value["at"]))
+        cursor = at, uuid.UUID(str(value["id"]))
+    except (KeyError, ValueError) as exc:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
+    if at.tzinfo is None:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
+    return cursor
+
+
+@dataclass(frozen=True)
+class CardData:
+    holder_name: str
+    number: str
+    kind: str
+    agency_name: str
+    valid_from: date
+    valid_until: date
+    qr_text: str
+
+
+async def card_data(session: AsyncSession, principal: Principal, credential_id: uuid.UUID, keys: Keys,
+                    settings: Settings) -> CardData:
+    """What the printable card shows. The holder, or hr_admin of the credential's agency or above."""
+    credential, agency = await _load(session, credential_id)
+    if credential.person_id != principal.person_id:
+        require_visible(principal, agency.path, "credential")
+        require_role(principal, "hr_admin")
+    if credential.status == "revoked":
+        raise _revoked_conflict(credential)
+    return CardData(
+        holder_name=credential.holder_name, number=credential.number, kind=credential.kind,
+        agency_name=agency.name, valid_from=credential.issued_at.astimezone(LOCAL_TZ).date(),
+        valid_until=last_valid_day(credential), qr_text=qr_text(keys, settings, credential),
+    )
+
+
+# --- issuance ------------------------------------------------------------------------------------
+
+
+async def issue_credential(session: AsyncSession, *, person_id: uuid.UUID, kind: str, actor: str, now: datetime,
+                           credential_id: uuid.UUID | None = None) -> tuple[Credential, Agency]:
+    """Issue one credential (no caller checks: `issue` and the demo seed decide who may)."""
+    found = await repository.person_with_agency(session, person_id, for_update=True)
+    if found is None:
+        raise validation_error("person_id", "unknown", "no such person", "人员不存在")
+    person, _ = found
+    today = now.astimezone(LOCAL_TZ).date()
+    appointment = require_active_appointment(
+        person, await repository.active_appointment(session, person.id, kind, today), kind)
+    require_pre_job_training(await repository.has_passed_pre_job_training(session, person.id))
+    existing = await repository.live_credential(session, person.id, kind, now)
+    if existing is not None:
+        raise Conflict("The person already holds a credential of this kind; revoke it first",
+                       "该人员已持有同类有效证件，须先吊销", code="CREDENTIAL_EXISTS",
+                       detail={"credential_id": str(existing.id), "number": existing.number})
+    year = now.astimezone(LOCAL_TZ).year
+    serial = await repository.next_serial(session, kind, year)
+    if serial > MAX_SERIAL:
+        raise Conflict("No credential numbers left for this kind and year", "本年度该类证件编号已用尽",
+                       code="SERIAL_EXHAUSTED")
+    issued_at = now.replace(microsecond=0)
+    credential = Credential(
+        id=credential_id or uuid.uuid4(), number=format_number(kind, year, serial), kind=kind, year=year,
+        serial=serial, person_id=person.id, appointment_id=appointment.id, agency_code=appointment.agency_code,
+        holder_name=person.name, issued_at=issued_at, expires_at=validity_end(appointment, issued_at),
+        status="valid", status_reason=None, status_changed_at=issued_at, issued_by=actor,
+    )
+    await repository.add(session, credential)
+    await record(session, actor=actor, action="credential.issued", subject=f"credential:{credential.id}",
+                 data={"number": credential.number, "kind": kind, "person_id": str(person.id),
+                       "agency_code": credential.agency_code, "appointment_id": str(appointment.id),
+                       "expires_at": credential.expires_at}, at=now)
+    agency = await repository.get_agency(session, credential.agency_code)
+    assert agency is not None  # a foreign key
+    return credential, agency
+
+
+async def issue(session: AsyncSession, principal: Principal, data: CredentialCreate, keys: Keys,
+                settings: Settings, now: datetime) -> CredentialRead:
+    require_provincial_issuer(principal)
+    credential, agency = await issue_credential(session, person_id=data.person_id, kind=data.kind,
+                                                actor=principal.actor, now=now, credential_id=data.id)
+    return credential_read(credential, agency, keys, settings, now)
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+async def _set_status(session: AsyncSession, credential: Credential, status: str, reason: str | None, actor: str,
+                      action: str, now: datetime, extra: dict[str, Any] | None = None) -> None:
+    previous = credential.status
+    credential.status = status
+    credential.status_reason = reason
+    credential.status_changed_at = now.replace(microsecond=0)
+    await session.flush()
+    await record(session, actor=actor, action=action, subject=f"credential:{credential.id}",
+                 data={"number": credential.number, "from": previous, "to": status, "reason": reason,
+                       **(extra or {})}, at=now)
+
+
+async def change_status(session: AsyncSession, principal: Principal, credential_id: uuid.UUID, action: str,
+                        reason: str | None, keys: Keys, settings: Settings, now: datetime) -> CredentialRead:
+    """revoke | suspend | reinstate, by hr_admin of the credential's agency or above (the
+    provincial office included). Suspending a suspended or reinstating a valid credential changes
+    nothing; anything on a revoked one is 409 CREDENTIAL_REVOKED."""
+    credential, agency = await _load(session, credential_id, for_update=True)
+    if credential.person_id != principal.person_id:
+        require_visible(principal, agency.path, "credential")
+    require_role(principal, "hr_admin")
+    require_writable(principal, agency.path)
+    if credential.status == "revoked":
+        raise _revoked_conflict(credential)
+    target = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}[action]
+    if credential.status != target:
+        await _set_status(session, credential, target, reason if action != "reinstate" else None, principal.actor,
+                          f"credential.{target if action != 'reinstate' else 'reinstated'}", now)
+    return credential_read(credential, agency, keys, settings, now)
+
+
+async def revoke_all_for_person(session: AsyncSession, person_id: uuid.UUID, reason: str, actor: str,
+                                now: datetime) -> list[uuid.UUID]:
+    """Revoke every credential of a person (dismissal, Art. 25), each audited. Idempotent: ones
+    already revoked are left alone. Returns the ids revoked by this call."""
+    revoked: list[uuid.UUID] = []
+    for credential in await repository.credentials_of_person(session, person_id, for_update=True):
+        if credential.status == "revoked":
+            continue
+        await _set_status(session, credential, "revoked", reason, actor, "credential.revoked", now,
+                          {"cause": "dismissal"})
+        revoked.append(credential.id)
+    return revoked
+
+
+async def credentials_of_person(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Credential]:
+    """Every credential of a person, oldest first (for dismissal notices)."""
+    return await repository.credentials_of_person(session, person_id)
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    #: valid | revoked | suspended | expired | forged | unknown
+    result: str
+    credential: Credential | None
+    reason: str | None
+    agency: Agency | None = None
+
+
+def _claims_match(claims: dict[str, Any], credential: Credential) -> bool:
+    """Every claim we sign must agree with the record: a genuine signature over another holder's
+    name, number or validity (a key compromise, a bug) must not pass as this credential."""
+    return all(claims.get(name) == value for name, value in tokens.claims_for(credential).items())
+
+
+def _outcome(credential: Credential, agency: Agency, now: datetime) -> VerifyOutcome:
+    status = effective_status(credential, now)
+    return VerifyOutcome(status, credential, None if status == "valid" else status, agency)
+
+
+async def verify_qr(session: AsyncSession, keys: Keys, settings: Settings, qr_text: str,
+                    now: datetime) -> VerifyOutcome:
+    """Verify what a camera read from a card: the verification URL or the bare token.
+    BadRequest MALFORMED_CREDENTIAL for anything else. A typed number is deliberately not accepted
+    here (it goes to `verify_number`): numbers are sequential, so knowing one proves nothing about
+    holding the card, and callers such as the record of an on-site credential display rely on a scan."""
+    text = tokens.extract_token(qr_text)
+    try:
+        claims = tokens.verify_credential_token(keys.credential, text)
+    except tokens.Rejected as exc:
+        return VerifyOutcome("forged", None, exc.reason)
+    try:
+        credential_id = uuid.UUID(claims["jti"])
+    except ValueError:
+        return VerifyOutcome("forged", None, "claims_invalid")
+    found = await repository.credential_with_agency(session, credential_id)
+    if found is None:
+        return VerifyOutcome("unknown", None, "not_found")
+    credential, agency = found
+    if not _claims_match(claims, credential):
+        return VerifyOutcome("forged", None, "claims_mismatch")
+    return _outcome(credential, agency, now)
+
+
+async def verify_number(session: AsyncSession, number: str, now: datetime) -> VerifyOutcome:
+    parsed = parse_number(number)
+    found = await repository.credential_by_number(session, parsed.canonical)
+    if found is None:
+        return VerifyOutcome("unknown", None, "not_found")
+    return _outcome(found[0], found[1], now)
+
+
+def verify_response(outcome: VerifyOutcome, now: datetime) -> VerifyResponse:
+    shown = None
+    if outcome.credential is not None and outcome.agency is not None:
+        c = outcome.credential
+        shown = VerifiedCredential(number=c.number, kind=c.kind, holder_name=c.holder_name,
+                                   agency_code=c.agency_code, agency_name=outcome.agency.name,
+                                   issued_at=c.issued_at, expires_at=c.expires_at, status=effective_status(c, now))
+    return VerifyResponse(result=outcome.result, checked_at=now, credential=shown,  # type: ignore[arg-type]
+                          reason=outcome.reason)
+
+
+# --- offline verification: public keys and the status list ---------------------------------------
+
+
+def credential_jwks(keys: Keys) -> dict[str, Any]:
+    """Every public key of the credential ring, including keys another process (`fieldcheck keys
+    rotate`, another worker) has added since this one loaded the ring."""
+    ring: KeyRing = keys.credential
+    try:
+        on_disk = {e.name[:-4] for e in os.scandir(ring.directory) if e.name.endswith(".pem")}
+    except OSError:
+        on_disk = set()
+    if not on_disk <= {k.kid for k in ring.all()}:
+        ring.load(create=False)
+    return ring.jwks()
+
+
+def status_etag(entries: list[StatusEntry]) -> str:
+    body = rfc8785.dumps([{"jti": e.jti, "number": e.number, "status": e.status, "since": iso_utc(e.since)}
+                          for e in entries])
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+async def status_list(session: AsyncSession, keys: Keys, settings: Settings, now: datetime) -> tuple[StatusList, str]:
+    """The signed list of revoked and suspended credentials and its ETag (a hash of the entries)."""
+    entries = [StatusEntry(jti=str(c.id), number=c.number, status=c.status,  # type: ignore[arg-type]
+                           since=c.status_changed_at)
+               for c in await repository.withdrawn_credentials(session, now)]
+    issued_at = now.replace(microsecond=0)
+    valid_until = issued_at + timedelta(seconds=settings.status_list_ttl_s)
+    payload = {
+        "issued_at": iso_utc(issued_at),
+        "valid_until": iso_utc(valid_until),
+        "max_staleness_s": settings.status_list_ttl_s,
+        "entries": [{"jti": e.jti, "number": e.number, "status": e.status, "since": iso_utc(e.since)}
+                    for e in entries],
+        "iat": int(issued_at.timestamp()),
+        "exp": int(valid_until.timestamp()),
+    }
+    token = tokens.sign_status_list(keys.credential, payload)
+    return (StatusList(token=token, issued_at=issued_at, valid_until=valid_until,
+                       max_staleness_s=settings.status_list_ttl_s, entries=entries), status_etag(entries))
