@@ -15,6 +15,7 @@ from backend.core.http import clamp_limit, decode_cursor, encode_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
 from backend.personnel import repository, service
+from backend.personnel.lifecycle_controllers import ROUTES as LIFECYCLE_ROUTES
 from backend.personnel.schemas import (
     AgencyPage,
     AgencyRead,
@@ -110,4 +111,4 @@ class PeopleController(Controller):
         return PersonPage(items=items, next_cursor=nxt)
 
 #: Further personnel endpoints (appointments, trainings, dismissal, ...) are appended here.
-ROUTES: list[Any] = []
+ROUTES: list[Any] = [*LIFECYCLE_ROUTES]
