@@ -1,0 +1,195 @@
+"""All SQL of inspections and their documents. Jurisdiction is a row filter here (an agency's
+subtree is a path prefix); geodesic distances are computed by the spatial database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from geoalchemy2 import Geography, WKTElement
+from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.auth import Principal
+from backend.core.db import dialect_name
+from backend.inspections.models import (
+    CheckIn,
+    CredentialDisplay,
+    Document,
+    Finding,
+    Inspection,
+    Signature,
+    TeamMember,
+)
+from backend.personnel.models import Agency, Dispatch, Person, SigningAuthorisation
+
+#: Roles that see every inspection of their agency subtree; everyone else sees only the
+#: inspections whose team they are on.
+AGENCY_WIDE_ROLES = ("officer", "hr_admin", "agency_admin")
+
+
+def point(lon: float, lat: float) -> WKTElement:
+    return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
+
+
+async def add(session: AsyncSession, *objs: object) -> None:
+    session.add_all(objs)
+    await session.flush()
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def inspection_with_agency(session: AsyncSession, inspection_id: uuid.UUID) -> tuple[Inspection, Agency] | None:
+    row = (await session.execute(
+        select(Inspection, Agency).join(Agency, Agency.code == Inspection.agency_code)
+        .where(Inspection.id == inspection_id)
+    )).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def people_with_agencies(session: AsyncSession,
+                               ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[Person, Agency]]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(
+        select(Person, Agency).join(Agency, Agency.code == Person.agency_code).where(Person.id.in_(wanted))
+    )).all()
+    return {row[0].id: (row[0], row[1]) for row in rows}
+
+
+async def covering_dispatches(session: AsyncSession, person_ids: Iterable[uuid.UUID], agency_code: str,
+                              day: date) -> dict[uuid.UUID, Dispatch]:
+    """Art. 16 dispatches to `agency_code` that cover `day`, by person."""
+    wanted = list(set(person_ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(
+        select(Dispatch).where(Dispatch.person_id.in_(wanted), Dispatch.to_agency_code == agency_code,
+                               Dispatch.start_date <= day, Dispatch.end_date >= day)
+        .order_by(Dispatch.created_at)
+    )).scalars().all()
+    return {d.person_id: d for d in rows}
+
+
+async def team(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[tuple[TeamMember, Person]]:
+    rows = (await session.execute(
+        select(TeamMember, Person).join(Person, Person.id == TeamMember.person_id)
+        .where(TeamMember.inspection_id == inspection_id).order_by(Person.name, Person.id)
+    )).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[CheckIn]:
+    return (await session.execute(
+        select(CheckIn).where(CheckIn.inspection_id == inspection_id).order_by(CheckIn.at, CheckIn.id)
+    )).scalars().all()
+
+
+async def open_check_in(session: AsyncSession, inspection_id: uuid.UUID, person_id: uuid.UUID) -> CheckIn | None:
+    return (await session.execute(
+        select(CheckIn).where(CheckIn.inspection_id == inspection_id, CheckIn.person_id == person_id,
+                              CheckIn.out_at.is_(None))
+        .order_by(CheckIn.at.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
+async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lon: float, lat: float) -> float:
+    """Geodesic distance (metres, WGS84 ellipsoid) from the inspection's site to a point, computed
+    by SpatiaLite or PostGIS."""
+    here = point(lon, lat)
+    if dialect_name(session) == "sqlite":
+        expr = func.ST_Distance(Inspection.site, here, 1)
+    else:
+        expr = func.ST_Distance(cast(Inspection.site, Geography(srid=4326)), cast(here, Geography(srid=4326)))
+    value = (await session.execute(select(expr).where(Inspection.id == inspection_id))).scalar_one()
+    return float(value)
+
+
+async def displays(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[tuple[CredentialDisplay, Person]]:
+    rows = (await session.execute(
+        select(CredentialDisplay, Person).join(Person, Person.id == CredentialDisplay.person_id)
+        .where(CredentialDisplay.inspection_id == inspection_id)
+        .order_by(CredentialDisplay.at, CredentialDisplay.id)
+    )).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def findings(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[Finding]:
+    return (await session.execute(
+        select(Finding).where(Finding.inspection_id == inspection_id).order_by(Finding.created_at, Finding.id)
+    )).scalars().all()
+
+
+async def documents_of(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[Document]:
+    return (await session.execute(
+        select(Document).where(Document.inspection_id == inspection_id).order_by(Document.created_at, Document.id)
+    )).scalars().all()
+
+
+async def superseded_by(session: AsyncSession, document_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    wanted = list(set(document_ids))
+    if not wanted:
+        return {}
+    rows = (await session.execute(
+        select(Document.supersedes, Document.id).where(Document.supersedes.in_(wanted))
+    )).all()
+    return {row[0]: row[1] for row in rows if row[0] is not None}
+
+
+async def document(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
+    return await session.get(Document, document_id)
+
+
+async def signatures(session: AsyncSession, document_id: uuid.UUID, version: int) -> Sequence[Signature]:
+    return (await session.execute(
+        select(Signature).where(Signature.document_id == document_id, Signature.version == version)
+        .order_by(Signature.at, Signature.created_at, Signature.id)
+    )).scalars().all()
+
+
+async def authorisations_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[tuple[SigningAuthorisation, str]]:
+    """A person's signing authorisations with the materialised path of the granter's agency."""
+    rows = (await session.execute(
+        select(SigningAuthorisation, Agency.path)
+        .join(Person, Person.id == SigningAuthorisation.granted_by)
+        .join(Agency, Agency.code == Person.agency_code)
+        .where(SigningAuthorisation.person_id == person_id)
+    )).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def ever_checked_in(session: AsyncSession, inspection_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = (await session.execute(
+        select(CheckIn.person_id).where(CheckIn.inspection_id == inspection_id).distinct()
+    )).scalars().all()
+    return set(rows)
+
+
+async def list_visible(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Inspection]:
+    """Inspections the caller may see, newest first: those of their agency subtree (officers and
+    agency staff) and those whose team they are on. Secret inspections never reach an inspector."""
+    on_team = select(TeamMember.inspection_id).where(TeamMember.person_id == principal.person_id)
+    visible: ColumnElement[bool] = Inspection.id.in_(on_team)
+    if principal.role in AGENCY_WIDE_ROLES:
+        visible = or_(visible, Agency.path.startswith(principal.agency_path, autoescape=True))
+    query = select(Inspection).join(Agency, Agency.code == Inspection.agency_code).where(visible)
+    if principal.role == "technical_inspector":
+        query = query.where(Inspection.classification != "secret")
+    if status:
+        query = query.where(Inspection.status == status)
+    if after is not None:
+        query = query.where(or_(Inspection.created_at < after[0],
+                                and_(Inspection.created_at == after[0], Inspection.id < after[1])))
+    query = query.order_by(Inspection.created_at.desc(), Inspection.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()

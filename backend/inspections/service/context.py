@@ -1,0 +1,158 @@
+"""Loading an inspection as the caller may see it, and the Art. 12/13 gate every enforcement act
+passes through (`load_act_context` + `require_may_act`); small helpers shared by the use cases."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.auth import Principal
+from backend.core.clock import LOCAL_TZ
+from backend.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    validation_error,
+)
+from backend.core.geo import to_wgs84
+from backend.guards import article13
+from backend.guards.access import in_jurisdiction
+from backend.guards.article13 import InspectionSnapshot
+from backend.inspections import repository
+from backend.inspections.models import Inspection, TeamMember
+from backend.inspections.schemas import (
+    Position,
+    PositionRead,
+)
+from backend.personnel.models import Agency, Person
+
+#: Phones' clocks drift; a time this far ahead of the server is a client error, not drift.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+#: Accuracy counted towards the check-in radius is capped: a 2 km "accuracy" proves nothing.
+MAX_ACCURACY_ALLOWANCE_M = 100.0
+ACTIVE_STATUSES = ("planned", "in_progress")
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading an inspection as the caller may see it
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActContext:
+    """An inspection loaded for a caller: the row, its agency, its team and the rule snapshot."""
+
+    inspection: Inspection
+    agency: Agency
+    team: tuple[tuple[TeamMember, Person], ...]
+    snapshot: InspectionSnapshot
+
+    @property
+    def inspection_id(self) -> uuid.UUID:
+        return self.inspection.id
+
+    def member(self, person_id: uuid.UUID) -> tuple[TeamMember, Person] | None:
+        for tm, person in self.team:
+            if tm.person_id == person_id:
+                return tm, person
+        return None
+
+
+async def _snapshot(session: AsyncSession, inspection: Inspection,
+                    team: tuple[tuple[TeamMember, Person], ...]) -> InspectionSnapshot:
+    open_ins = [c for c in await repository.check_ins(session, inspection.id) if c.out_at is None]
+    shown = {d.person_id for d, _ in await repository.displays(session, inspection.id)}
+    return InspectionSnapshot(
+        inspection_id=inspection.id,
+        status=inspection.status,
+        classification=inspection.classification,
+        team=frozenset((tm.person_id, tm.role) for tm, _ in team),
+        present=frozenset(c.person_id for c in open_ins),
+        displayed=frozenset(shown),
+    )
+
+
+async def load_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID, *,
+                          write: bool) -> ActContext:
+    """The inspection if the caller may see it (reads: 404 otherwise; writes: 403), with Art. 13(1):
+    a technical inspector is told a secret inspection is off limits (403 ART13_STATE_SECRET)."""
+    found = await repository.inspection_with_agency(session, inspection_id)
+    if found is None:
+        raise NotFound("No such inspection", "未找到该检查")
+    inspection, agency = found
+    team = tuple(await repository.team(session, inspection.id))
+    on_team = any(tm.person_id == principal.person_id for tm, _ in team)
+    in_jur = in_jurisdiction(principal, agency.path)
+    if on_team or in_jur:
+        article13.require_may_see(principal, inspection.classification)
+    visible = on_team or (in_jur and principal.role in repository.AGENCY_WIDE_ROLES)
+    if not visible:
+        if write:
+            raise Forbidden("You may not act on this inspection", "无权操作该检查",
+                            detail={"reason": "not_team_member" if in_jur else "jurisdiction"})
+        raise NotFound("No such inspection", "未找到该检查")
+    return ActContext(inspection, agency, team, await _snapshot(session, inspection, team))
+
+
+async def load_act_context(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID,
+                           now: datetime) -> ActContext:
+    """Load an inspection for an enforcement act (finding, document, signature, evidence, sync op).
+    `now` is accepted for callers' symmetry and future time-based rules; the snapshot is current."""
+    del now
+    return await load_inspection(session, principal, inspection_id, write=True)
+
+
+def require_may_act(ctx: ActContext, principal: Principal, *, after_finish_ok: bool = False) -> None:
+    """Art. 12 and 13 for an enforcement act by `principal` on `ctx`'s inspection (see
+    backend.guards.article13.require_may_act)."""
+    article13.require_may_act(ctx.snapshot, principal, after_finish_ok=after_finish_ok)
+
+
+# ------------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------------
+
+def require_aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise validation_error(field, "timezone_required", "must be RFC 3339 with an offset",
+                               "须为带时区偏移的 RFC 3339 时间")
+    return value.astimezone(UTC)
+
+
+def require_not_future(value: datetime, now: datetime, field: str) -> datetime:
+    value = require_aware(value, field)
+    if value > now + MAX_CLOCK_SKEW:
+        raise validation_error(field, "in_future", "is in the future", "时间晚于当前时间")
+    return value
+
+
+def local_day(value: datetime) -> date:
+    return value.astimezone(LOCAL_TZ).date()
+
+
+def wgs84(position: Position) -> tuple[float, float]:
+    return to_wgs84(position.lon, position.lat, position.crs)
+
+
+def position_read(lon: float | None, lat: float | None, accuracy: float | None) -> PositionRead | None:
+    if lon is None or lat is None:
+        return None
+    return PositionRead(lon=lon, lat=lat, crs="wgs84", accuracy_m=accuracy)
+
+
+def require_member(ctx: ActContext, principal: Principal) -> tuple[TeamMember, Person]:
+    found = ctx.member(principal.person_id)
+    if found is None:
+        raise Forbidden("Only members of the inspection team may do this", "仅检查组成员可执行此操作",
+                        detail={"reason": "not_team_member"})
+    return found
+
+
+def require_active(ctx: ActContext) -> None:
+    if ctx.inspection.status not in ACTIVE_STATUSES:
+        raise Conflict("The inspection is finished", "检查已结束", code="INSPECTION_FINISHED",
+                       detail={"status": ctx.inspection.status})
+
+

@@ -1,0 +1,147 @@
+"""Reads of inspections: the full view (team, presence, displays, findings, documents, evidence
+count) and the jurisdiction-filtered list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.auth import Principal
+from backend.core.errors import (
+    BadRequest,
+)
+from backend.inspections import repository
+from backend.inspections.models import CheckIn, CredentialDisplay, Finding, Inspection
+from backend.inspections.schemas import (
+    CheckInRead,
+    CredentialDisplayRead,
+    DocumentSummary,
+    Enterprise,
+    FindingRead,
+    InspectionListItem,
+    InspectionRead,
+    PresenceRead,
+    ShownTo,
+    SiteRead,
+    TeamMemberRead,
+)
+from backend.inspections.service.context import (
+    ActContext,
+    load_inspection,
+    position_read,
+)
+from backend.personnel.models import Person
+
+# ------------------------------------------------------------------------------------------------
+# Reads
+# ------------------------------------------------------------------------------------------------
+
+def site_read(inspection: Inspection) -> SiteRead:
+    return SiteRead(lon=inspection.site_lon, lat=inspection.site_lat, crs="wgs84",
+                    radius_m=inspection.site_radius_m, address=inspection.site_address)
+
+
+def list_item(inspection: Inspection) -> InspectionListItem:
+    return InspectionListItem(
+        id=inspection.id, kind=inspection.kind, status=inspection.status,
+        classification=inspection.classification,
+        enterprise=Enterprise(name=inspection.enterprise_name, credit_code=inspection.enterprise_credit_code),
+        site=site_read(inspection), planned_at=inspection.planned_at, agency_code=inspection.agency_code,
+        created_at=inspection.created_at,
+    )
+
+
+def check_in_read(c: CheckIn) -> CheckInRead:
+    pos = position_read(c.lon, c.lat, c.accuracy_m)
+    assert pos is not None
+    return CheckInRead(
+        id=c.id, inspection_id=c.inspection_id, person_id=c.person_id, at=c.at, position=pos,
+        reported_crs=c.reported_crs, distance_m=round(c.distance_m, 2), checked_out_at=c.out_at,
+        check_out_position=position_read(c.out_lon, c.out_lat, c.out_accuracy_m), check_out_id=c.out_id,
+    )
+
+
+def display_read(d: CredentialDisplay, holder: Person) -> CredentialDisplayRead:
+    pos = position_read(d.lon, d.lat, d.accuracy_m)
+    assert pos is not None
+    return CredentialDisplayRead(
+        id=d.id, inspection_id=d.inspection_id, person_id=d.person_id, holder_name=holder.name, kind=d.kind,
+        credential_id=d.credential_id, number=d.number,
+        shown_to=ShownTo(name=d.shown_to_name, role=d.shown_to_role), position=pos, at=d.at,
+        recorded_by=d.recorded_by, created_at=d.created_at,
+    )
+
+
+def finding_read(f: Finding) -> FindingRead:
+    return FindingRead(id=f.id, inspection_id=f.inspection_id, description=f.description,
+                       hazard_level=f.hazard_level, position=position_read(f.lon, f.lat, f.accuracy_m),
+                       created_by=f.created_by, created_at=f.created_at)
+
+
+async def inspection_read(session: AsyncSession, ctx: ActContext) -> InspectionRead:
+    inspection = ctx.inspection
+    names = {p.id: p for _, p in ctx.team}
+    present = []
+    for c in await repository.check_ins(session, inspection.id):
+        if c.out_at is None and c.person_id in names:
+            pos = position_read(c.lon, c.lat, c.accuracy_m)
+            assert pos is not None
+            person = names[c.person_id]
+            present.append(PresenceRead(person_id=c.person_id, name=person.name, role=person.role,
+                                        check_in_id=c.id, checked_in_at=c.at, position=pos,
+                                        distance_m=round(c.distance_m, 2)))
+    docs = await repository.documents_of(session, inspection.id)
+    successors = await repository.superseded_by(session, [d.id for d in docs])
+    return InspectionRead(
+        id=inspection.id, kind=inspection.kind, status=inspection.status,
+        classification=inspection.classification,
+        enterprise=Enterprise(name=inspection.enterprise_name, credit_code=inspection.enterprise_credit_code),
+        site=site_read(inspection), planned_at=inspection.planned_at, agency_code=inspection.agency_code,
+        created_by=inspection.created_by, created_at=inspection.created_at,
+        started_at=inspection.started_at, finished_at=inspection.finished_at,
+        team=[TeamMemberRead(person_id=tm.person_id, name=p.name, role=tm.role, employment=p.employment,
+                             agency_code=p.agency_code, dispatched=tm.dispatch_id is not None)
+              for tm, p in ctx.team],
+        present=present,
+        credential_displays=[display_read(d, p) for d, p in await repository.displays(session, inspection.id)],
+        findings=[finding_read(f) for f in await repository.findings(session, inspection.id)],
+        documents=[DocumentSummary(id=d.id, type=d.type, version=d.version, content_sha256=d.content_sha256,
+                                   locked=d.locked, supersedes=d.supersedes, superseded_by=successors.get(d.id))
+                   for d in docs],
+        evidence_count=await _evidence_count(session, inspection.id),
+    )
+
+
+async def _evidence_count(session: AsyncSession, inspection_id: uuid.UUID) -> int:
+    # Photos are the evidence domain's table; it counts them (imported late: evidence imports us).
+    from backend.evidence.service import count_for_inspection
+
+    return await count_for_inspection(session, inspection_id)
+
+
+async def get_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID) -> InspectionRead:
+    ctx = await load_inspection(session, principal, inspection_id, write=False)
+    return await inspection_read(session, ctx)
+
+
+def parse_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(value["at"]))
+        ident = uuid.UUID(str(value["id"]))
+    except (KeyError, ValueError) as exc:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
+    if at.tzinfo is None:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
+    return at, ident
+
+
+async def list_inspections(session: AsyncSession, principal: Principal, *, status: str | None,
+                           after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Inspection]:
+    return list(await repository.list_visible(session, principal, status=status, after=after, limit=limit))
+
+
