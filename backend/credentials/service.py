@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ, iso_utc
-from backend.core.errors import BadRequest, Conflict, GuardError, NotFound, validation_error
+from backend.core.errors import BadRequest, Conflict, NotFound, validation_error
 from backend.core.signing import KeyRing, Keys
 from backend.credentials import repository, tokens
 from backend.credentials.models import Credential
@@ -38,36 +38,15 @@ from backend.credentials.schemas import (
     VerifyResponse,
 )
 from backend.guards.access import in_jurisdiction, require_role, require_visible, require_writable
+from backend.guards.credentials import require_pre_job_training, require_provincial_issuer
 from backend.personnel.models import Agency, Person
 from backend.settings import Settings
 
-PROVINCE_CODE = "210000"
 Cursor = tuple[datetime, uuid.UUID]
 #: Open-ended full-time appointments: the credential runs this many years from issue.
 OPEN_ENDED_YEARS = 3
 
 # --- the articles as pure checks (candidates for backend/guards/credentials.py) ----------------
-
-
-def require_provincial_issuer(principal: Principal) -> None:
-    """Art. 24: only the provincial personnel office issues credentials."""
-    require_role(principal, "hr_admin", article="24")
-    if principal.agency_code != PROVINCE_CODE:
-        raise GuardError(
-            "Only the provincial personnel office issues credentials",
-            "工作证件由省级应急管理部门人事机构统一制发",
-            code="ART24_PROVINCIAL_ONLY", article="24", status=403,
-        )
-
-
-def require_pre_job_training(passed: bool) -> None:
-    """Art. 14: no credential before a pre-job training with a passed assessment."""
-    if not passed:
-        raise GuardError(
-            "A passed pre-job training is required before a credential is issued",
-            "须经岗前培训并考核合格后方可发放工作证件",
-            code="ART14_PRE_JOB_TRAINING_REQUIRED", article="14", status=409,
-        )
 
 
 def require_active_appointment(person: Person, appointment: ActiveAppointment | None, kind: str) -> ActiveAppointment:

@@ -10,25 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import Conflict, GuardError, Unprocessable, validation_error
+from backend.core.errors import Conflict, Unprocessable, validation_error
 from backend.guards.access import require_role, require_writable
+from backend.guards.dispatch import require_upper_level
 from backend.personnel import lifecycle_repository as repo
 from backend.personnel import repository as people_repo
 from backend.personnel.lifecycle_schemas import DispatchCreate, DispatchRead
 from backend.personnel.lifecycle_service import STAFF
-from backend.personnel.models import Agency, Dispatch
-
-
-def require_upper_level(person_agency: Agency, to_agency: Agency) -> None:
-    """Art. 16: an upper-level agency borrows a lower-level agency's inspector — the receiving
-    agency must be a strict ancestor of the inspector's own in the agency tree."""
-    if person_agency.path == to_agency.path or not person_agency.path.startswith(to_agency.path):
-        raise GuardError(
-            "An inspector may be dispatched only to an agency above their own (Art. 16)",
-            "只能由上级应急管理部门调用下级部门聘用的技术检查员（第十六条）",
-            code="ART16_NOT_UPPER_LEVEL", article="16", status=403,
-            detail={"person_agency_code": person_agency.code, "to_agency_code": to_agency.code},
-        )
+from backend.personnel.models import Dispatch
 
 
 def dispatch_read(d: Dispatch, from_agency_code: str) -> DispatchRead:
