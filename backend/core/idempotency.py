@@ -77,12 +77,13 @@ def _conflict(key: str) -> Conflict:
     )
 
 
-async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str) -> Outcome | None:
+async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, actor: str) -> Outcome | None:
     for key in keys:
         row = await stored_outcome(session, key)
         if row is None:
             continue
-        if row.request_sha256 != fingerprint:
+        # Another caller replaying someone's id gets a conflict, never the first caller's response.
+        if row.request_sha256 != fingerprint or row.actor != actor:
             raise _conflict(key)
         return Outcome(200 if row.status_code == 201 else row.status_code, row.response, True)
     return None
@@ -101,7 +102,7 @@ async def run_idempotent(
     if not keys:
         status, body = await create()
         return Outcome(status, body, False)
-    found = await _lookup(session, keys, fingerprint)
+    found = await _lookup(session, keys, fingerprint, actor)
     if found is not None:
         return found
     records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=0, response=None,
@@ -112,7 +113,7 @@ async def run_idempotent(
             await session.flush()
     except IntegrityError:
         # A concurrent request with the same key committed first (PostgreSQL made us wait for it).
-        found = await _lookup(session, keys, fingerprint)
+        found = await _lookup(session, keys, fingerprint, actor)
         if found is not None:
             return found
         raise

@@ -239,3 +239,13 @@ async def test_numbers_beyond_json_precision_are_not_a_500(client, token_for):
     r = await client.post("/api/v1/people", json=new_person(id=str(uuid.uuid4()), name="x" * 5),
                           headers={**token_for("sy.hr"), "Idempotency-Key": "k" * 10_000})
     assert r.status_code == 201
+
+
+async def test_another_caller_replaying_an_id_gets_a_conflict_not_the_response(client, token_for):
+    body = new_person(id=str(uuid.uuid4()))
+    first = await client.post("/api/v1/people", json=body, headers=token_for("sy.hr"))
+    assert first.status_code == 201
+    other = await client.post("/api/v1/people", json=body, headers=token_for("ln.hr"))
+    assert other.status_code == 409
+    assert other.json()["code"] == "ID_CONFLICT"
+    assert body["id_number"] not in other.text
