@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import merkle, repository
@@ -27,6 +26,7 @@ from backend.audit.schemas import (
 )
 from backend.core.clock import iso_utc
 from backend.core.errors import Conflict, NotFound, validation_error
+from backend.core.idempotency import canonical_json
 from backend.core.signing import KeyRing
 from backend.sync.models import AuditCheckpoint
 
@@ -35,7 +35,7 @@ GENESIS = "0" * 64
 
 def canonical(data: Any) -> bytes:
     """RFC 8785 bytes of JSON-able data (UUIDs, dates and datetimes as strings)."""
-    return rfc8785.dumps(_jsonable(data))
+    return canonical_json(_jsonable(data))
 
 
 def _jsonable(value: Any) -> Any:
