@@ -33,4 +33,4 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy
 echo "==> pytest (SQLite + SpatiaLite and PostgreSQL + PostGIS)"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -n auto "$@"

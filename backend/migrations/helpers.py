@@ -3,7 +3,7 @@ context)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from geoalchemy2 import alembic_helpers
 
@@ -17,9 +17,9 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # UTCDateTime is a Python-side wrapper; the column itself is a plain timestamptz.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
-    rendered: str | bool = alembic_helpers.render_item(type_, obj, autogen_context)
+    rendered: str | Literal[False] = alembic_helpers.render_item(type_, obj, autogen_context)
     return rendered
