@@ -1,0 +1,233 @@
+"""Where evidence bytes live: content-addressed files under `{data_dir}/evidence/`.
+
+    evidence/tmp/<random>.part            an upload being received (streamed here while hashed)
+    evidence/ab/cd/<sha256>               the original, exactly as uploaded (never re-encoded)
+    evidence/ab/cd/<sha256>.thumb.jpg     its thumbnail (JPEG, <= 512 px)
+    evidence/ab/cd/.<name>.<random>.tmp   a file being put in place
+
+Crash safety: a file reaches its final name only by rename() of a fully written and fsync'ed temp
+file, followed by an fsync of the directory, and this happens BEFORE the database row that
+refers to it is committed. So a crash at any point can leave a temp file or a file without a row
+(an orphan), never a row without a file. `sweep()` removes both kinds of leftovers once they are
+older than `min_age_s`: a younger one may belong to an upload still in flight in another worker
+(renamed into place, row not yet committed).
+
+Everything here is blocking file-system work: callers run it with `anyio.to_thread.run_sync`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from backend.evidence.imaging import SNIFF_BYTES
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+THUMB_SUFFIX = ".thumb.jpg"
+#: Leftovers younger than this may belong to an upload in flight in another worker.
+DEFAULT_SWEEP_MIN_AGE_S = 3600
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class EvidenceStore:
+    """The evidence directory of one deployment."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.root = Path(data_dir) / "evidence"
+        self.tmp = self.root / "tmp"
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def original_path(self, sha256: str) -> Path:
+        if not _SHA256_RE.match(sha256):
+            raise ValueError("not a lower-case hex SHA-256")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        original = self.original_path(sha256)
+        return original.with_name(original.name + THUMB_SUFFIX)
+
+    # --- receiving --------------------------------------------------------------------------
+
+    def open_upload(self) -> SpoolFile:
+        """A new temp file for an incoming upload (created 0600, exclusive)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        path = self.tmp / f"{uuid.uuid4().hex}.part"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return SpoolFile(path, os.fdopen(fd, "wb", buffering=0))
+
+    # --- putting in place -------------------------------------------------------------------
+
+    def _ensure_dir(self, directory: Path) -> None:
+        if directory.is_dir():
+            return
+        created: list[Path] = []
+        d = directory
+        while not d.is_dir():
+            created.append(d)
+            d = d.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        # New directory entries must survive a crash too, or a renamed file could vanish with them.
+        for d in reversed(created):
+            _fsync_dir(d.parent)
+
+    def commit_original(self, spool_path: Path, sha256: str) -> Path:
+        """Move a received (already fsync'ed) upload to its content address, durably.
+
+        If the address is already taken (the same bytes arrived before) the fresh copy replaces it:
+        the content is identical by construction, and the new file's mtime protects it from a
+        concurrent sweep that might have judged the old one an orphan."""
+        target = self.original_path(sha256)
+        self._ensure_dir(target.parent)
+        os.replace(spool_path, target)
+        _fsync_dir(target.parent)
+        return target
+
+    def write_thumbnail(self, sha256: str, data: bytes) -> Path:
+        target = self.thumbnail_path(sha256)
+        self._ensure_dir(target.parent)
+        _write_atomic(target, data)
+        return target
+
+    def discard(self, path: Path | None) -> None:
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def has(self, sha256: str) -> bool:
+        return self.original_path(sha256).is_file() and self.thumbnail_path(sha256).is_file()
+
+    # --- sweeping ---------------------------------------------------------------------------
+
+    def temp_files(self) -> Iterable[Path]:
+        if self.tmp.is_dir():
+            yield from (p for p in self.tmp.iterdir() if p.is_file())
+        for d in self._content_dirs():
+            yield from (p for p in d.iterdir() if p.is_file() and p.name.startswith(".") and p.name.endswith(".tmp"))
+
+    def content_files(self) -> Iterable[tuple[str, Path]]:
+        """(sha256, path) of every original and thumbnail in place."""
+        for d in self._content_dirs():
+            for p in d.iterdir():
+                if not p.is_file():
+                    continue
+                name = p.name
+                sha = name[: -len(THUMB_SUFFIX)] if name.endswith(THUMB_SUFFIX) else name
+                if _SHA256_RE.match(sha):
+                    yield sha, p
+
+    def _content_dirs(self) -> Iterable[Path]:
+        if not self.root.is_dir():
+            return
+        for a in self.root.iterdir():
+            if len(a.name) == 2 and a.is_dir():
+                for b in a.iterdir():
+                    if len(b.name) == 2 and b.is_dir():
+                        yield b
+
+    def sweep_temp(self, *, min_age_s: float = DEFAULT_SWEEP_MIN_AGE_S, now: float | None = None,
+                   report: SweepReport | None = None) -> SweepReport:
+        """Delete temp files (interrupted uploads and writes) older than `min_age_s`."""
+        now = time.time() if now is None else now
+        report = report or SweepReport()
+        for p in list(self.temp_files()):
+            if _age(p, now) >= min_age_s:
+                self.discard(p)
+                report.temp_removed.append(str(p))
+            else:
+                report.kept_young += 1
+        return report
+
+    def sweep(self, referenced: set[str], *, min_age_s: float = DEFAULT_SWEEP_MIN_AGE_S,
+              now: float | None = None) -> SweepReport:
+        """Delete temp files, and content files whose hash is not in `referenced`, once older than
+        `min_age_s`. `referenced` must have been read from the database AFTER the files were listed
+        (or the young-file rule covers the gap: a file renamed into place since is young)."""
+        now = time.time() if now is None else now
+        report = self.sweep_temp(min_age_s=min_age_s, now=now)
+        for sha, p in list(self.content_files()):
+            if sha in referenced:
+                continue
+            if _age(p, now) >= min_age_s:
+                self.discard(p)
+                report.orphans_removed.append(str(p))
+            else:
+                report.kept_young += 1
+        return report
+
+
+def _age(p: Path, now: float) -> float:
+    try:
+        return now - p.stat().st_mtime
+    except FileNotFoundError:
+        return -1.0
+
+
+@dataclass
+class SweepReport:
+    temp_removed: list[str] = field(default_factory=list)
+    orphans_removed: list[str] = field(default_factory=list)
+    kept_young: int = 0
+    #: Rows whose files are missing (should never happen; reported, not repaired).
+    missing: list[str] = field(default_factory=list)
+
+
+class SpoolFile:
+    """An upload being written to disk while its SHA-256 is computed, chunk by chunk."""
+
+    def __init__(self, path: Path, fh: BinaryIO) -> None:
+        self.path = path
+        self._fh = fh
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+
+    def write(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            if len(self.head) < SNIFF_BYTES:
+                self.head += chunk[: SNIFF_BYTES - len(self.head)]
+            self._hash.update(chunk)
+            self._fh.write(chunk)
+            self.size += len(chunk)
+
+    def finish(self) -> str:
+        """Flush to stable storage; the hex SHA-256 of everything written."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
