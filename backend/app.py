@@ -63,7 +63,8 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 @get("/healthz", tags=["health"], exclude_from_auth=True)
 async def healthz(state: State) -> dict[str, Any]:
-    async with state.sessionmaker() as session:
+    # A read-only session: on SQLite a health probe must not queue behind writers.
+    async with state.read_sessionmaker() as session:
         await session.execute(text("SELECT 1"))
     return {"status": "ok", "database": "sqlite" if state.settings.is_sqlite else "postgresql",
             "version": backend.__version__}

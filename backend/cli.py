@@ -59,6 +59,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from backend.core.signing import Keys
 
     Keys(Path(settings.data_dir)).load()  # create keys once, before workers race to do it
+    # Photos a crashed server left half-written: temp files and files without a row, older than
+    # an hour (younger ones may belong to uploads still in flight elsewhere).
+    try:
+        asyncio.run(_evidence_sweep(settings, 3600))
+    except Exception:
+        log.warning("evidence sweep at start failed; run `fieldcheck evidence sweep`", exc_info=True)
     uvicorn.run("backend.asgi:make_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=False, log_level="info")
     return 0
