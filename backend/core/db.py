@@ -80,10 +80,10 @@ def _begin_immediate(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes can fail with SQLITE_BUSY without
     # waiting, when another connection wrote in between. Taking the write lock at BEGIN makes
     # writers queue on busy_timeout instead, and keeps the audit chain strictly serial.
-    # Read-only sessions (public verification) begin DEFERRED so they never queue behind writers.
-    if conn.get_execution_options().get(READ_ONLY_OPTION):
-        conn.exec_driver_sql("BEGIN")
-    else:
+    # Read-only sessions (public verification, health) open no transaction at all: each of their
+    # statements reads a consistent snapshot on its own, never queues behind writers, and saves
+    # the BEGIN/ROLLBACK round trips through aiosqlite's thread.
+    if not conn.get_execution_options().get(READ_ONLY_OPTION):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -100,8 +100,8 @@ READ_ONLY_OPTION = "fieldcheck_read_only"
 
 
 def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
-    """Sessions for a unit of work. `read_only` ones must not write: on SQLite they begin DEFERRED
-    (no write lock), and a write inside them fails instead of silently racing."""
+    """Sessions for a unit of work. `read_only` ones are for handlers that run single-statement
+    reads: on SQLite they run in autocommit mode without the write lock."""
     bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 

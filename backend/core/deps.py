@@ -29,11 +29,9 @@ async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
 async def provide_read_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     """A session for handlers that only read (public verification): it never takes SQLite's
     write lock, so a burst of scans does not queue behind the writers."""
+    # Closing the session hands the connection back to the pool, which resets it; nothing to commit.
     async with state.read_sessionmaker() as session:
-        try:
-            yield session
-        finally:
-            await session.rollback()
+        yield session
 
 
 def provide_clock(state: State) -> Clock:
