@@ -16,6 +16,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, 
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import inclusion_for_subject
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
@@ -23,7 +24,7 @@ from backend.core.errors import BadRequest
 from backend.core.http import clamp_limit, decode_cursor
 from backend.core.signing import Keys
 from backend.evidence import service
-from backend.evidence.schemas import CustodyPage, EvidencePage, EvidenceRead, Jwks
+from backend.evidence.schemas import CustodyPage, EvidencePage, EvidenceRead, EvidenceReceipt, Jwks
 from backend.evidence.service import Authorize, ClientInfo
 from backend.evidence.storage import EvidenceStore
 from backend.settings import Settings
@@ -157,6 +158,17 @@ class EvidenceController(Controller):
     async def get_evidence(self, evidence_id: uuid.UUID, session: AsyncSession,
                            principal: Principal) -> EvidenceRead:
         return await service.get_evidence(session, principal, evidence_id)
+
+    @get("/{evidence_id:uuid}/receipt", description="The upload receipt (JWS signed with the seal key) with the "
+         "audit entry of the upload, its RFC 6962 inclusion proof and the signed checkpoint it is proven "
+         "against: what anyone needs to show the photo was recorded and the record not altered since.")
+    async def receipt(self, evidence_id: uuid.UUID, session: AsyncSession, principal: Principal,
+                      signing_keys: Keys, settings: Settings, clock: Clock) -> EvidenceReceipt:
+        evidence = await service.get_evidence(session, principal, evidence_id)
+        inclusion = await inclusion_for_subject(session, f"evidence:{evidence_id}", seal=signing_keys.seal,
+                                                key_name=settings.origin, now=clock.now())
+        return EvidenceReceipt(evidence_id=evidence.id, sha256=evidence.sha256, receipt=evidence.receipt,
+                               audit=inclusion)
 
     @get("/{evidence_id:uuid}/original", description="The exact bytes uploaded (recorded in the custody log).")
     async def original(self, request: Request[Any, Any, Any], evidence_id: uuid.UUID, session: AsyncSession,

@@ -113,5 +113,13 @@ class CustodyPage(Struct, kw_only=True, forbid_unknown_fields=True):
     next_cursor: str | None
 
 
+class EvidenceReceipt(Struct, kw_only=True, forbid_unknown_fields=True):
+    evidence_id: uuid.UUID
+    sha256: str
+    receipt: str
+    #: {"entry", "proof", "checkpoint"} of the audit log (backend.audit.service.inclusion_for_subject).
+    audit: dict[str, Any] | None
+
+
 class Jwks(Struct, kw_only=True, forbid_unknown_fields=True):
     keys: list[dict[str, Any]]

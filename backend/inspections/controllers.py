@@ -186,8 +186,9 @@ class DocumentController(Controller):
 
     @get("/{document_id:uuid}/verify")
     async def verify(self, document_id: uuid.UUID, session: AsyncSession, principal: Principal,
-                     signing_keys: Keys) -> DocumentVerify:
-        return await documents.verify_document(session, principal, document_id, signing_keys)
+                     signing_keys: Keys, settings: Settings, clock: Clock) -> DocumentVerify:
+        return await documents.verify_document(session, principal, document_id, signing_keys,
+                                               origin=settings.origin, now=clock.now())
 
 
 class SigningAuthorisationController(Controller):

@@ -21,7 +21,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import record
+from backend.audit.service import inclusion_for_subject, record
 from backend.core.auth import Principal
 from backend.core.clock import iso_utc
 from backend.core.errors import Conflict, NotFound, Unprocessable, validation_error
@@ -331,7 +331,7 @@ async def sign_document(session: AsyncSession, principal: Principal, document_id
 
 
 async def verify_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID,
-                          keys: Keys) -> DocumentVerify:
+                          keys: Keys, *, origin: str, now: datetime) -> DocumentVerify:
     """Recompute the content hash, every current signature's image hash and seal (with the seal
     ring's public keys, old ones included), and the lock rule's signature part."""
     doc, _ = await _load_document(session, principal, document_id, write=False)
@@ -363,5 +363,8 @@ async def verify_document(session: AsyncSession, principal: Principal, document_
         state = signing.lock_state([SignatureView(s.signer_role, s.signer_person_id, s.refused) for s in sigs], ())
         if not (state.officer_signatures >= article13.OFFICERS_REQUIRED and state.enterprise_done):
             problems.append(VerifyProblem(problem="lock_rule_not_met", detail=str(state.detail())))
+    # The latest audit entry about the document, with its inclusion proof against a signed checkpoint.
+    audit = await inclusion_for_subject(session, f"document:{doc.id}", seal=keys.seal, key_name=origin, now=now)
     return DocumentVerify(ok=not problems, document_id=doc.id, version=doc.version,
-                          content_sha256=doc.content_sha256, signatures_checked=len(sigs), problems=problems)
+                          content_sha256=doc.content_sha256, signatures_checked=len(sigs), problems=problems,
+                          audit=audit)

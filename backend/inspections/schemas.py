@@ -307,6 +307,8 @@ class DocumentVerify(Struct, kw_only=True, forbid_unknown_fields=True):
     content_sha256: str
     signatures_checked: int
     problems: list[VerifyProblem]
+    #: {"entry", "proof", "checkpoint"}: the audit entry, its RFC 6962 inclusion proof, the signed checkpoint.
+    audit: dict[str, Any] | None = None
 
 
 class SigningAuthorisationCreate(Struct, kw_only=True, forbid_unknown_fields=True):
