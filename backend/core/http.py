@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import StatementError
 
 from backend.core.errors import BadRequest, DomainError
 
@@ -146,7 +148,14 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        # msgspec refuses JSON nested deeper than the interpreter's recursion limit: bad input.
+        return error_response(400, "MALFORMED_JSON", "Request body is nested too deeply",
+                              "请求体 JSON 嵌套层数过多")
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+    if isinstance(exc, StatementError):
+        # The log line must not carry bound parameters (password hashes, identity numbers).
+        exc.hide_parameters = True
     log.error("unhandled error request_id=%s %s %s", request_id, request.method, request.url.path,
               exc_info=exc)
     return error_response(
@@ -170,6 +179,25 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
     return value
+
+
+def time_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
+    """The `{"at", "id"}` keyset cursor most lists use (a timestamp and a row id); a forged or
+    garbled one is 400 INVALID_CURSOR, never a 500."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(value["at"]))
+        row_id = uuid.UUID(str(value["id"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
+    if at.tzinfo is None:
+        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
+    return at, row_id
+
+
+def encode_time_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    return encode_cursor({"at": at.isoformat(), "id": str(row_id)})
 
 
 def clamp_limit(limit: int | None) -> int:

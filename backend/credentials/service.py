@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ, iso_utc
-from backend.core.errors import BadRequest, Conflict, NotFound, validation_error
+from backend.core.errors import Conflict, NotFound, validation_error
 from backend.core.signing import KeyRing, Keys
 from backend.credentials import repository, tokens
 from backend.credentials.models import Credential
@@ -142,17 +142,7 @@ async def list_credentials(session: AsyncSession, principal: Principal, *, perso
     return items, nxt
 
 
-def parse_cursor(value: dict[str, object] | None) -> Cursor | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(str(value["at"]))
-        cursor = at, uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if at.tzinfo is None:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-    return cursor
+
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor
+from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.idempotency import keys_for, request_fingerprint, run_idempotent
 from backend.core.responses import idempotent_create, to_builtins
 from backend.core.signing import Keys
@@ -73,7 +73,7 @@ class InspectionController(Controller):
                                status: Literal["planned", "in_progress", "finished"] | None = None,
                                limit: int | None = None, cursor: str | None = None) -> InspectionPage:
         size = clamp_limit(limit)
-        after = service.parse_cursor(decode_cursor(cursor))
+        after = time_cursor(decode_cursor(cursor))
         rows = await service.list_inspections(session, principal, status=status, after=after, limit=size + 1)
         nxt = None
         if len(rows) > size:

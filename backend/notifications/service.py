@@ -13,30 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import BadRequest, NotFound
-from backend.core.http import encode_cursor
+from backend.core.errors import NotFound
+from backend.core.http import encode_time_cursor as make_cursor
+from backend.core.http import time_cursor as parse_cursor
 from backend.guards.protection import ancestor_paths
 from backend.notifications import repository
 from backend.notifications.models import Notification
 from backend.notifications.schemas import NotificationPage, NotificationRead
-
-
-def parse_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
-    """A decoded `{"at", "id"}` cursor; a forged one is 400 INVALID_CURSOR, never a 500."""
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(str(value["at"]))
-        row_id = uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if at.tzinfo is None:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-    return at, row_id
-
-
-def make_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return encode_cursor({"at": at.isoformat(), "id": str(row_id)})
 
 
 async def staff_above(session: AsyncSession, agency_path: str) -> list[uuid.UUID]:

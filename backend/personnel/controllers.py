@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal, issue_access_token
 from backend.core.clock import Clock
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor
+from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
 from backend.personnel import repository, service
@@ -100,7 +100,7 @@ class PeopleController(Controller):
         cursor: str | None = None,
     ) -> PersonPage:
         size = clamp_limit(limit)
-        after = service.parse_person_cursor(decode_cursor(cursor))
+        after = time_cursor(decode_cursor(cursor))
         rows = await repository.people_in(session, principal.agency_path, role=role, agency_code=agency_code,
                                           status=status, after=after, limit=size + 1)
         items = [service.person_read(p, a, principal) for p, a in rows[:size]]

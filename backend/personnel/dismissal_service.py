@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import BadRequest, Conflict, NotFound, Unprocessable, validation_error
+from backend.core.errors import Conflict, NotFound, Unprocessable, validation_error
 from backend.guards.access import in_jurisdiction, require_role
 from backend.personnel import lifecycle_repository as repo
 from backend.personnel.lifecycle_schemas import (
@@ -149,13 +149,7 @@ async def tick_checklist(session: AsyncSession, principal: Principal, dismissal_
 # ----------------------------------------------------------------------------------- public notices
 
 
-def parse_notice_cursor(value: dict[str, object] | None) -> tuple[datetime, uuid.UUID] | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value["at"])), uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
+
 
 
 async def public_dismissals(session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None,

@@ -16,7 +16,7 @@ from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
 from backend.core.errors import BadRequest
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor
+from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.responses import idempotent_create
 from backend.personnel import dismissal_service, dispatch_service, lifecycle_service, recruitment_service
 from backend.personnel.lifecycle_schemas import (
@@ -189,7 +189,7 @@ class PublicDismissalController(Controller):
                     cursor: str | None = None) -> PublicDismissalPage:
         request.app.state["public_limiter"].hit(client_address(request))
         size = clamp_limit(limit)
-        after = dismissal_service.parse_notice_cursor(decode_cursor(cursor))
+        after = time_cursor(decode_cursor(cursor))
         items, nxt = await dismissal_service.public_dismissals(session, after=after, limit=size)
         token = encode_cursor({"at": nxt[0].isoformat(), "id": str(nxt[1])}) if nxt else None
         return PublicDismissalPage(items=items, next_cursor=token)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal, hash_password, verify_password
 from backend.core.checksums import mask_id_number, validate_id_number
-from backend.core.errors import BadRequest, Conflict, NotFound, Unauthenticated, validation_error
+from backend.core.errors import Conflict, NotFound, Unauthenticated, validation_error
 from backend.guards.access import may_see_id_number, require_role, require_visible, require_writable
 from backend.personnel import repository
 from backend.personnel.models import Agency, Person
@@ -148,12 +148,3 @@ async def get_person(session: AsyncSession, principal: Principal, person_id: uui
     if person.id != principal.person_id:
         require_visible(principal, agency.path, "person")
     return person_read(person, agency, principal)
-
-
-def parse_person_cursor(value: dict[str, object] | None) -> tuple[datetime, uuid.UUID] | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value["at"])), uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc

@@ -42,7 +42,6 @@ from backend.inspections.service.reads import (
     inspection_read,
     list_inspections,
     list_item,
-    parse_cursor,
     site_read,
 )
 
@@ -50,7 +49,7 @@ __all__ = [
     "ACTIVE_STATUSES", "MAX_ACCURACY_ALLOWANCE_M", "MAX_CLOCK_SKEW", "ActContext", "add_finding", "check_in",
     "check_in_read", "check_out", "create_inspection", "display_read", "finding_read", "finish_inspection",
     "get_inspection", "grant_signing_authorisation", "inspection_read", "list_inspections", "list_item",
-    "load_act_context", "load_inspection", "local_day", "officer_readiness", "parse_cursor", "position_read",
+    "load_act_context", "load_inspection", "local_day", "officer_readiness", "position_read",
     "record_display", "require_active", "require_aware", "require_may_act", "require_member",
     "require_not_future", "site_read", "start_inspection", "wgs84",
 ]

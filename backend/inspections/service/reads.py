@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
-from backend.core.errors import (
-    BadRequest,
-)
 from backend.inspections import repository
 from backend.inspections.models import CheckIn, CredentialDisplay, Finding, Inspection
 from backend.inspections.schemas import (
@@ -127,17 +123,7 @@ async def get_inspection(session: AsyncSession, principal: Principal, inspection
     return await inspection_read(session, ctx)
 
 
-def parse_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(str(value["at"]))
-        ident = uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if at.tzinfo is None:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-    return at, ident
+
 
 
 async def list_inspections(session: AsyncSession, principal: Principal, *, status: str | None,
