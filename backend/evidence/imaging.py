@@ -24,7 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
-from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 from pillow_heif import register_heif_opener
 from pillow_heif.as_plugin import HeifImageFile
@@ -290,22 +290,25 @@ def inspect_image(path: str | Path, media_type: str, *, max_pixels: int) -> Imag
         # PNG has no reduced-scale decode, and HEIC is decoded whole on purpose: its draft() would
         # decode an embedded thumbnail, which proves nothing about the primary image.
         _decode(im)
-        exif = _read_exif(im)
+        return _image_info(im, media_type, stored)
 
-        if media_type == HEIC:
-            # libheif applies the container's rotation/mirroring while decoding and pillow-heif
-            # resets the EXIF tag to 1, keeping the camera's value in info. The size Pillow reports
-            # is therefore already oriented; the encoded grid is the swapped one for 5-8.
-            original = _orientation(_lenient(lambda: im.info.get("original_orientation")))
-            if original is not None:
-                exif = replace(exif, orientation=original)
-            orientation = exif.orientation or 1
-            oriented = stored
-            stored = _swap(oriented, orientation)
-        else:
-            orientation = exif.orientation or 1
-            oriented = _swap(stored, orientation)
 
+def _image_info(im: ImageFile.ImageFile, media_type: str, stored: tuple[int, int]) -> ImageInfo:
+    """The ImageInfo of a decoded image whose header declared `stored` (its size before draft)."""
+    exif = _read_exif(im)
+    if media_type == HEIC:
+        # libheif applies the container's rotation/mirroring while decoding and pillow-heif
+        # resets the EXIF tag to 1, keeping the camera's value in info. The size Pillow reports
+        # is therefore already oriented; the encoded grid is the swapped one for 5-8.
+        original = _orientation(_lenient(lambda: im.info.get("original_orientation")))
+        if original is not None:
+            exif = replace(exif, orientation=original)
+        orientation = exif.orientation or 1
+        oriented = stored
+        stored = _swap(oriented, orientation)
+    else:
+        orientation = exif.orientation or 1
+        oriented = _swap(stored, orientation)
     return ImageInfo(
         media_type=media_type,
         width=stored[0],
@@ -315,6 +318,28 @@ def inspect_image(path: str | Path, media_type: str, *, max_pixels: int) -> Imag
         orientation=orientation,
         exif=exif,
     )
+
+
+def inspect_and_thumbnail(
+    path: str | Path, media_type: str, *, max_pixels: int, max_px: int = THUMBNAIL_MAX_PX
+) -> tuple[ImageInfo, bytes]:
+    """`inspect_image` and `make_thumbnail` from ONE decode: what intake uses.
+
+    The header is read and the declared size checked against `max_pixels` before any pixel is
+    decoded (413 TOO_LARGE). A JPEG is then decoded once at the smallest DCT scale that still covers
+    `max_px` (libjpeg walks every entropy-coded segment at any scale, so a truncated or broken
+    stream fails here with 422 IMAGE_CORRUPT, exactly as the 1/8-scale verification would), and
+    that decode yields both the EXIF/dimensions and the thumbnail. PNG and HEIC are decoded whole,
+    once, as before. Same errors as `inspect_image`.
+    """
+    with _open_checked(Path(path), media_type, max_pixels) as im:
+        stored = im.size
+        if media_type == JPEG:
+            im.draft("RGB", (max_px, max_px))
+        _decode(im)
+        info = _image_info(im, media_type, stored)
+        thumbnail = _thumbnail_of(im, max_px)
+    return info, thumbnail
 
 
 def _swap(size: tuple[int, int], orientation: int) -> tuple[int, int]:
@@ -342,13 +367,41 @@ def make_thumbnail(
             # Decode straight to the smallest DCT scale that still covers max_px on both sides.
             im.draft("RGB", (max_px, max_px))
         _decode(im)
-        icc_profile = im.info.get("icc_profile")
-        try:
-            upright = ImageOps.exif_transpose(im)
-        except Exception:  # unreadable EXIF: show the pixels as stored
-            logger.debug("exif_transpose failed; thumbnail left as stored", exc_info=True)
-            upright = im.copy()
-    upright.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+        return _thumbnail_of(im, max_px)
+
+
+# EXIF orientation → the transposition that makes the picture upright (as ImageOps.exif_transpose).
+_UPRIGHT: Final[dict[int, Image.Transpose]] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _stored_orientation(im: Image.Image) -> int:
+    """The EXIF orientation still to be applied to the decoded pixels (1 when absent or unreadable).
+    For HEIC it is 1: libheif has applied the container's transformation already."""
+    if isinstance(im, HeifImageFile):
+        return 1
+    exif = _lenient(im.getexif)
+    value = _lenient(lambda: exif.get(_Base.Orientation)) if exif is not None else None
+    return _orientation(value) or 1
+
+
+def _thumbnail_of(im: ImageFile.ImageFile, max_px: int) -> bytes:
+    """The thumbnail JPEG of a decoded (possibly drafted) image, upright."""
+    icc_profile = im.info.get("icc_profile")
+    orientation = _stored_orientation(im)
+    small = im.copy()
+    # The bounding box is square, so shrinking before turning gives the same size; turning the
+    # small image is what saves the time (ImageOps.exif_transpose would turn the large one and
+    # re-serialise the EXIF, which a thumbnail does not carry).
+    small.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+    upright = small.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else small
     rgb = _to_rgb(upright)
     out = io.BytesIO()
     rgb.save(

@@ -514,9 +514,8 @@ class ClientInfo:
 
 
 def _examine(path: Path, media_type: str, max_pixels: int) -> tuple[imaging.ImageInfo, bytes]:
-    info = imaging.inspect_image(path, media_type, max_pixels=max_pixels)
-    thumb = imaging.make_thumbnail(path, media_type, max_pixels=max_pixels)
-    return info, thumb
+    # One decode serves the checks (size, truncation, EXIF) and the thumbnail.
+    return imaging.inspect_and_thumbnail(path, media_type, max_pixels=max_pixels)
 
 
 def _place(store: EvidenceStore, spool: Path, sha256: str, thumbnail: bytes) -> None:

@@ -8,15 +8,21 @@ An Art. 29 case enters `investigating` through an explicit `POST /incidents/{id}
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.spec import RequestBody, Schema
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.http import clamp_limit, decode_cursor
 from backend.core.responses import idempotent_create
+from backend.core.signing import Keys
+from backend.evidence import service as evidence
+from backend.evidence.controllers import UploadOperation, handle_upload
+from backend.evidence.schemas import EvidencePage, EvidenceRead
 from backend.incidents import service
 from backend.incidents.schemas import (
     ActionCreate,
@@ -122,4 +128,52 @@ class IncidentController(Controller):
         )
 
 
-ROUTES: list[Any] = [IncidentController]
+INCIDENT_UPLOAD_DESCRIPTION = """Attach a photo to a case: its reporter, or staff of its agency or above
+(anyone else: 404). multipart/form-data as for inspections (`file`, `sha256`, `captured_at`, `lon`,
+`lat`, `crs`, `accuracy_m`, `note`, `id`), except that the device position (`lon`, `lat`) is
+optional. 201 the first time; 200 for the same photo (same sha256) again, or a replayed `id` /
+`Idempotency-Key`. 422 HASH_MISMATCH, 415 UNSUPPORTED_MEDIA_TYPE, 413 TOO_LARGE, 422 IMAGE_CORRUPT,
+422 VALIDATION_ERROR. Flags: NO_GPS, EXIF_DEVICE_MISMATCH, TIME_MISMATCH (EXIF time vs captured_at),
+EDITED (no site, so never OUTSIDE_SITE). Read, custody and export through /api/v1/evidence/{id}."""
+
+
+@dataclass
+class IncidentUploadOperation(UploadOperation):
+    """As for inspections, but the device position is optional."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        body = self.request_body
+        schema = body.content["multipart/form-data"].schema if isinstance(body, RequestBody) else None
+        if isinstance(schema, Schema):
+            schema.required = ["file", "sha256", "captured_at"]
+
+
+class IncidentEvidenceController(Controller):
+    path = "/api/v1/incidents"
+    tags = ["incidents", "evidence"]
+
+    @post("/{incident_id:uuid}/evidence", request_max_body_size=None, status_code=201,
+          summary="Attach an evidence photo to a case", description=INCIDENT_UPLOAD_DESCRIPTION,
+          operation_class=IncidentUploadOperation)
+    async def upload(self, request: Request[Any, Any, Any], incident_id: uuid.UUID, session: AsyncSession,
+                     principal: Principal, settings: Settings, signing_keys: Keys,
+                     clock: Clock) -> Response[EvidenceRead]:
+        return await handle_upload(
+            request, session, principal, settings, signing_keys, clock,
+            authorize=lambda s: service.evidence_owner(s, principal, incident_id),
+        )
+
+    @get("/{incident_id:uuid}/evidence", summary="The case's photos, oldest first",
+         description="With near_lon, near_lat and within_m (metres) only those within that distance.")
+    async def list_evidence(self, incident_id: uuid.UUID, session: AsyncSession, principal: Principal,
+                            near_lon: float | None = None, near_lat: float | None = None,
+                            within_m: float | None = None, near_crs: Literal["wgs84", "gcj02"] = "wgs84",
+                            limit: int | None = None, cursor: str | None = None) -> EvidencePage:
+        near = evidence.parse_near(near_lon, near_lat, within_m, near_crs)
+        return await evidence.list_evidence(session, principal, "incident", incident_id, near=near,
+                                            after=evidence.parse_list_cursor(decode_cursor(cursor)),
+                                            limit=clamp_limit(limit))
+
+
+ROUTES: list[Any] = [IncidentController, IncidentEvidenceController]

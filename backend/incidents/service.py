@@ -16,6 +16,7 @@ from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, validation_error
 from backend.core.geo import to_wgs84
+from backend.evidence import service as evidence
 from backend.guards import protection
 from backend.incidents import repository
 from backend.incidents.models import Clarification, Incident, IncidentAction, PoliceNotification
@@ -293,3 +294,39 @@ async def sweep_overdue(session: AsyncSession, now: datetime, path_prefix: str =
         out.append(OverdueIncident(id=inc.id, kind=inc.kind, article=inc.article, status=inc.status,
                                    agency_code=inc.agency_code, due_at=due, newly=newly))
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Evidence photos of a case (POST/GET /api/v1/incidents/{id}/evidence): the evidence intake is
+# reused; these say who may add and see them.
+# ------------------------------------------------------------------------------------------------
+
+
+async def load_visible(session: AsyncSession, principal: Principal, incident_id: uuid.UUID) -> IncidentRow:
+    """The case, if the caller may see it (its reporter; staff of its agency or above), else 404."""
+    row = await repository.get(session, incident_id)
+    if row is None:
+        raise NotFound("No such incident", "未找到该事件")
+    protection.require_incident_visible(principal, reporter_id=row.incident.reporter_id, agency_path=row.agency_path)
+    return row
+
+
+async def evidence_owner(session: AsyncSession, principal: Principal, incident_id: uuid.UUID) -> evidence.Owner:
+    """Who may attach photos to a case: whoever may see it — the reporter (the harassment, the
+    injury, the damaged property) and staff of its agency or above (documenting assistance or the
+    investigation); 404 for everyone else. Any status, closed included: a phone that was offline
+    uploads later, and the custody log records when each photo arrived.
+
+    No site, radius or time window: an incident has no planned site and photos of its aftermath
+    (an injury, a message) may be taken long after; the device position is optional (a reporter
+    may attach from home). NO_GPS, EXIF_DEVICE_MISMATCH, TIME_MISMATCH (EXIF vs captured_at) and
+    EDITED are still flagged."""
+    row = await load_visible(session, principal, incident_id)
+    return evidence.Owner(kind="incident", id=row.incident.id, require_position=False)
+
+
+async def _evidence_visible(session: AsyncSession, principal: Principal, incident_id: uuid.UUID) -> None:
+    await load_visible(session, principal, incident_id)
+
+
+evidence.register_owner_kind("incident", _evidence_visible)
