@@ -32,7 +32,12 @@ from backend.core.deps import (
     provide_settings,
 )
 from backend.core.errors import DomainError
-from backend.core.http import domain_error_handler, http_exception_handler, internal_error_handler
+from backend.core.http import (
+    domain_error_handler,
+    http_exception_handler,
+    internal_error_handler,
+    reject_nul_characters,
+)
 from backend.core.ratelimit import RateLimiter
 from backend.core.signing import Keys
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
@@ -123,6 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         middleware=[request_id_middleware],
+        before_request=reject_nul_characters,
         lifespan=[lifespan],
         state=state,
         request_max_body_size=settings.max_body_bytes,

@@ -164,6 +164,34 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _nul_error(field: str) -> DomainError:
+    return BadRequest("Text may not contain the NUL character (U+0000)", "文本不能包含空字符 (U+0000)",
+                      code="VALIDATION_ERROR", status=422,
+                      detail={"errors": [{"field": field, "code": "invalid",
+                                          "message": "must not contain U+0000"}]})
+
+
+async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
+    """`before_request` hook: U+0000 in a path, query or JSON body is refused up front. PostgreSQL
+    cannot store it in text or JSON columns, and no field of the API has a use for it."""
+    if "\x00" in request.url.path:
+        raise BadRequest("Not found", "未找到", code="NOT_FOUND", status=404)
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise _nul_error(f"query.{name.replace(chr(0), '')}")
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return
+    if request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
+        return  # uploads stream; their text fields are validated by their handlers
+    body = await request.body()
+    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+        raise _nul_error("body")
+
+
 def encode_cursor(values: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
 

@@ -3,14 +3,17 @@ the first time and 200 on a replay, with the stored body."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.errors import Conflict
 from backend.core.idempotency import keys_for, request_fingerprint, run_idempotent
 
 
@@ -37,7 +40,23 @@ async def idempotent_create(
                     actor=who)
 
     async def run() -> tuple[int, Any]:
-        return 201, to_builtins(await create())
+        if client_id is None:
+            return 201, to_builtins(await create())
+        try:
+            # A savepoint: a client id that names an object created without it (or as another kind
+            # of object) collides on the primary key. That is the client's conflict, not a 500.
+            async with session.begin_nested():
+                result = to_builtins(await create())
+        except IntegrityError as exc:
+            text = str(exc.orig)
+            # The primary key: SQLite names "<table>.id", PostgreSQL the constraint "pk_<table>".
+            if not re.search(r'\.id\b|"pk_|_pkey"', text):
+                raise
+            raise Conflict(
+                "This id is already used by another object", "该 ID 已被另一个对象使用", code="ID_CONFLICT",
+                detail={"key": f"id:{client_id}"},
+            ) from exc
+        return 201, result
 
     outcome = await run_idempotent(
         session, keys=keys, fingerprint=request_fingerprint(request.method, request.url.path, body),

@@ -490,6 +490,8 @@ def parse_form(upload: ReceivedUpload, *, require_position: bool) -> IntakeForm:
     note = fields.get("note")
     if note is not None and len(note) > MAX_NOTE_CHARS:
         errors.append({"field": "note", "code": "too_long", "message": f"at most {MAX_NOTE_CHARS} characters"})
+    elif note is not None and "\x00" in note:  # PostgreSQL text cannot hold U+0000
+        errors.append({"field": "note", "code": "invalid", "message": "must not contain U+0000"})
     client_id: uuid.UUID | None = None
     raw_id = (fields.get("id") or "").strip()
     if raw_id:

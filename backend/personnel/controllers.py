@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal, issue_access_token
 from backend.core.clock import Clock
+from backend.core.errors import BadRequest
 from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
@@ -62,7 +63,9 @@ class AgencyController(Controller):
     ) -> AgencyPage:
         size = clamp_limit(limit)
         after = decode_cursor(cursor)
-        rows = await repository.agencies_in(session, principal.agency_path, str(after["code"]) if after else None,
+        if after is not None and not isinstance(after.get("code"), str):
+            raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
+        rows = await repository.agencies_in(session, principal.agency_path, after["code"] if after else None,
                                             size + 1)
         items = [service.agency_read(a) for a in rows[:size]]
         nxt = encode_cursor({"code": rows[size - 1].code}) if len(rows) > size else None
