@@ -425,8 +425,6 @@ async def _best_role(check: Checker, method: str, url: str, path: str, token_for
         if r is None:
             continue
         rank = 0 if r.status_code in (401, 403, 404) else (1 if r.status_code == 422 else 2)
-        if os.environ.get("FUZZ_DEBUG"):
-            print("PROBE", method, path, who, r.status_code, r.text[:150])
         if rank > best_rank:
             best, best_rank = who, rank
     return best

@@ -203,9 +203,6 @@ async def test_roles_and_jurisdiction_apply_inside_a_batch(client, token_for, ap
 
 async def test_inspector_cannot_create_inspection_in_a_batch(client, token_for, app):
     """Art. 13(5): creating an inspection is reserved to officers, through /sync as directly."""
-    probe = await client.post("/api/v1/inspections", json={}, headers=token_for("sy.inspector.ft"))
-    if probe.status_code in (404, 405):
-        pytest.skip("POST /api/v1/inspections is not built yet (issue of the inspections engineer)")
     body = {
         "kind": "on_site_inspection",
         "enterprise": {"name": "沈阳某化工有限公司", "credit_code": "91210100MA0QCXXX0X"},
