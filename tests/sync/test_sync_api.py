@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
-from backend.core.checksums import make_id_number
+from backend.core.checksums import make_credit_code, make_id_number
 from backend.core.db import make_engine, make_sessionmaker
 from backend.personnel.models import Person
 from backend.sync import service as sync_service
@@ -205,7 +205,7 @@ async def test_inspector_cannot_create_inspection_in_a_batch(client, token_for, 
     """Art. 13(5): creating an inspection is reserved to officers, through /sync as directly."""
     body = {
         "kind": "on_site_inspection",
-        "enterprise": {"name": "沈阳某化工有限公司", "credit_code": "91210100MA0QCXXX0X"},
+        "enterprise": {"name": "沈阳某化工有限公司", "credit_code": make_credit_code("91210100MA0QC0K1H")},
         "site": {"lon": 123.43, "lat": 41.80, "radius_m": 200, "address": "沈阳市"},
         "team": [str(uuid.uuid5(uuid.NAMESPACE_URL, "fieldcheck-demo:sy.officer1"))],
         "planned_at": "2026-11-27T09:00:00+08:00",
