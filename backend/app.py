@@ -3,6 +3,8 @@ wired."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +24,7 @@ from sqlalchemy import text
 
 import backend
 from backend.audit.controllers import AuditController
+from backend.audit.sequencer import Sequencer
 from backend.core.clock import Clock
 from backend.core.db import make_engine, make_sessionmaker
 from backend.core.deps import (
@@ -99,9 +102,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_sessionmaker(engine, read_only=True)
+        sequencer_task = None
+        if settings.audit_sequencer:
+            sequencer = Sequencer(engine, app.state.sessionmaker, seal=keys.seal, settings=settings,
+                                  clock=state["clock"])
+            sequencer_task = asyncio.create_task(sequencer.run(), name="audit-sequencer")
         try:
             yield
         finally:
+            if sequencer_task is not None:
+                sequencer_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sequencer_task
             await engine.dispose()
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)

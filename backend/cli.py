@@ -42,6 +42,11 @@ async def _seed(settings: Settings, demo: bool) -> tuple[int, list[str]]:
             if demo:
                 keys = Keys(Path(settings.data_dir)).load()
                 await seed_demo_credentials(session, keys, settings, now)
+        # Integrate what the seed recorded: a fresh database starts with a signed checkpoint.
+        from backend.audit.sequencer import integrate_all
+
+        seal = Keys(Path(settings.data_dir)).load().seal
+        await integrate_all(make_sessionmaker(engine), seal=seal, settings=settings, clock=Clock())
         return agencies, people
     finally:
         await engine.dispose()
@@ -81,38 +86,80 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _audit_verify(settings: Settings) -> int:
-    """Recheck the whole record: every entry's hashes and links, the Merkle tree over all of them,
-    and every checkpoint the server ever signed (its root against the recomputed tree, its signature
-    against the seal keys in the data directory). Exit 1 on any problem."""
-    from backend.audit.service import verify_chain
+async def _audit_verify(settings: Settings, since: bool, checkpoint_files: list[Path]) -> int:
+    """Recheck the record: every entry's hashes and links, the tiles, the Merkle tree, every
+    checkpoint the server ever signed (root and signature, against the seal keys in the data
+    directory), and the witnesses outside the database (the data directory's checkpoint file and any
+    checkpoint a client kept). Streams in constant memory. Exit 1 on any problem."""
+    from backend.audit import witness
+    from backend.audit.verify import VerifiedState, verify_chain
     from backend.core.db import make_engine, make_sessionmaker
     from backend.core.signing import KeyRing
 
-    seal: KeyRing | None = KeyRing(Path(settings.data_dir) / "keys", "seal").load(create=False)
+    data_dir = Path(settings.data_dir)
+    seal: KeyRing | None = KeyRing(data_dir / "keys", "seal").load(create=False)
     if seal is not None and not seal.all():
         _out(f"note: no seal keys in {settings.data_dir}; checkpoint signatures are not checked, only their roots")
         seal = None
+    notes = [text for text in [witness.read(settings.witness_path)] if text]
+    for path in checkpoint_files:
+        try:
+            notes.append(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            _out(f"cannot read checkpoint {path}: {exc}")
+            return 2
+    state = VerifiedState.load(data_dir) if since else None
+    if since and state is None:
+        _out("note: no earlier verification recorded; checking everything")
     engine = make_engine(settings.resolved_database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
-            result = await verify_chain(session, seal=seal, key_name=settings.origin)
+        async with make_sessionmaker(engine, read_only=True)() as session:
+            result, new_state = await verify_chain(session, seal=seal, key_name=settings.origin, witnesses=notes,
+                                                   since=state)
     finally:
         await engine.dispose()
+    scope = f"from tree size {result.resumed_from}" if result.resumed_from else "everything"
     tree = f"tree size {result.tree_size}, root {result.root_hash}"
-    checkpoints = f"{result.checkpoints_checked} checkpoint(s) rechecked"
+    checked = (f"{result.checkpoints_checked} checkpoint(s), {result.tiles_checked} tile(s), "
+               f"{result.witnesses_checked} witness(es) rechecked")
     if result.ok:
-        _out(f"audit chain ok: {result.length} entries, head {result.head}; {tree}; {checkpoints}")
+        new_state.save(data_dir)
+        _out(f"audit log ok ({scope}): {result.length} entries read, head {result.head}; {tree}; {checked}")
         return 0
-    _out(f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.length} entries; {tree}; {checkpoints}")
+    _out(f"audit log BROKEN ({scope}): {len(result.problems)} problem(s) in {result.length} entries; {tree}; {checked}")
     for problem in result.problems[:20]:
-        where = f"seq {problem['seq']}" if problem.get("seq") is not None else f"checkpoint {problem.get('tree_size')}"
+        if problem.get("seq") is not None:
+            where = f"seq {problem['seq']}"
+        elif problem.get("tile") is not None:
+            where = f"tile {problem['tile']}"
+        else:
+            where = f"checkpoint {problem.get('tree_size')}"
         _out(f"  {where}: {problem['problem']}")
     return 1
 
 
-def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
-    return asyncio.run(_audit_verify(settings))
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_verify(settings, args.since, list(args.checkpoint or [])))
+
+
+async def _audit_integrate(settings: Settings) -> int:
+    from backend.audit.sequencer import integrate_all
+    from backend.core.clock import Clock
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.core.signing import Keys
+
+    seal = Keys(Path(settings.data_dir)).load().seal
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        count = await integrate_all(make_sessionmaker(engine), seal=seal, settings=settings, clock=Clock())
+    finally:
+        await engine.dispose()
+    _out(f"audit entries integrated: {count}")
+    return 0
+
+
+def cmd_audit_integrate(settings: Settings, _args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_integrate(settings))
 
 
 async def _expire_terms(settings: Settings, today_text: str | None) -> int:
@@ -240,7 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.set_defaults(func=cmd_keys_rotate)
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="recheck the whole audit chain").set_defaults(func=cmd_audit_verify)
+    verify = audit.add_parser("verify", help="recheck the audit log (everything, in constant memory)")
+    verify.add_argument("--since", action="store_true",
+                        help="resume from the last checkpoint a previous successful run verified")
+    verify.add_argument("--checkpoint", type=Path, action="append",
+                        help="a signed checkpoint kept outside the database (repeatable): the log must reach it")
+    verify.set_defaults(func=cmd_audit_verify)
+    audit.add_parser("integrate", help="integrate every committed pending entry now (the sequencer's "
+                                       "work; safe while servers run)").set_defaults(func=cmd_audit_integrate)
 
     expire = sub.add_parser("expire-terms", help="dismiss appointments whose term ended (Art. 25)")
     expire.add_argument("--today", type=_iso_date, help="YYYY-MM-DD (default: today in Asia/Shanghai)")

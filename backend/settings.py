@@ -33,12 +33,32 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long a phone may trust a downloaded revocation/suspension list.
     status_list_ttl_s: int = 24 * 3600
     sql_echo: bool = False
+    #: Maximum merge delay of the audit log: an entry is integrated (seq, inclusion proof) at most this
+    #: long after its transaction commits. At most 1000 ms; receipts promise it.
+    audit_max_merge_delay_ms: int = 1000
+    #: Run the audit sequencer inside this server (on PostgreSQL only one process across all workers
+    #: and machines actually sequences). Off only where something else integrates (tests, a
+    #: dedicated `fieldcheck audit integrate --loop`).
+    audit_sequencer: bool = True
+    #: The witness: the latest signed checkpoint, kept outside the database (default: in data_dir).
+    #: `audit verify` checks the log still reaches it, which catches truncation.
+    audit_witness_file: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.audit_max_merge_delay_ms <= 1000:
+            raise ValueError("audit_max_merge_delay_ms must be within 1..1000")
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{Path(self.data_dir) / 'fieldcheck.db'}"
+
+    @property
+    def witness_path(self) -> Path:
+        if self.audit_witness_file:
+            return Path(self.audit_witness_file)
+        return Path(self.data_dir) / "audit-checkpoint.txt"
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +85,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("public_rate_window_s", int),
             ("status_list_ttl_s", int),
             ("sql_echo", bool),
+            ("audit_max_merge_delay_ms", int),
+            ("audit_sequencer", bool),
+            ("audit_witness_file", str),
         ):
             raw = env.get(f"FIELDCHECK_{name.upper()}")
             if raw is None or raw == "":

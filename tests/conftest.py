@@ -141,9 +141,12 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def settings(db_url: str, keys_dir: Path) -> Settings:
+def settings(db_url: str, keys_dir: Path, tmp_path: Path) -> Settings:
+    # The app's own background sequencer is off: tests integrate the audit log at the moment they
+    # choose (the `integrate` fixture), so what they see does not depend on timing.
     return Settings(database_url=db_url, data_dir=str(keys_dir), demo=True,
-                    public_base_url="http://testserver.local")
+                    public_base_url="http://testserver.local", audit_sequencer=False,
+                    audit_witness_file=str(tmp_path / "audit-checkpoint.txt"))
 
 
 @pytest.fixture
@@ -180,3 +183,27 @@ async def session_factory(db_url: str) -> AsyncIterator[Any]:
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+async def integrate_audit(settings: Settings, clock: Any = None) -> int:
+    """Run the audit sequencer until nothing committed is pending, as `fieldcheck audit integrate`
+    does; returns how many entries it integrated."""
+    from backend.audit.sequencer import integrate_all
+    from backend.core.clock import Clock
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        return await integrate_all(make_sessionmaker(engine), seal=Keys(Path(settings.data_dir)).load().seal,
+                                   settings=settings, clock=clock or Clock())
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def integrate(settings: Settings, clock: TestClock) -> Any:
+    """`await integrate()`: the audit sequencer's rounds, now (the test app runs none by itself)."""
+
+    async def run() -> int:
+        return await integrate_audit(settings, clock)
+
+    return run

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit import repository, service
+from backend.audit import repository, service, witness
 from backend.audit.schemas import (
     AuditEntryRead,
     AuditKeys,
@@ -24,8 +24,8 @@ from backend.audit.schemas import (
     ConsistencyProofRead,
     InclusionProofRead,
 )
+from backend.audit.verify import verify_chain
 from backend.core.auth import Principal
-from backend.core.clock import Clock
 from backend.core.deps import client_address
 from backend.core.errors import validation_error
 from backend.core.http import clamp_limit
@@ -59,24 +59,26 @@ class AuditController(Controller):
         return AuditPage(items=items, next_cursor=str(rows[size - 1].seq) if len(rows) > size else None)
 
     @get("/verify")
-    async def verify(self, session: AsyncSession, principal: Principal, signing_keys: Keys,
+    async def verify(self, read_session: AsyncSession, principal: Principal, signing_keys: Keys,
                      settings: Settings) -> AuditVerify:
-        """The whole log rechecked: hash chain, Merkle root, and every checkpoint ever issued."""
+        """The whole log rechecked: hash chain, tiles, Merkle root, every checkpoint ever signed, and
+        the witness checkpoint file of this node's data directory."""
         require_role(principal, "agency_admin")
-        result = await service.verify_chain(session, seal=signing_keys.seal, key_name=settings.origin)
+        witness_note = witness.read(settings.witness_path)
+        result, _ = await verify_chain(read_session, seal=signing_keys.seal, key_name=settings.origin,
+                                       witnesses=[witness_note] if witness_note else [])
         return AuditVerify(ok=result.ok, length=result.length, head=result.head, problems=result.problems,
                            tree_size=result.tree_size, root_hash=result.root_hash,
                            checkpoints_checked=result.checkpoints_checked,
-                           latest_checkpoint=result.latest_checkpoint)
+                           latest_checkpoint=result.latest_checkpoint,
+                           witnesses_checked=result.witnesses_checked, tiles_checked=result.tiles_checked)
 
     @get("/checkpoint", description="The current signed tree head: a C2SP checkpoint (text/plain), or "
                                     "with ?format=json {tree_size, root_hash (base64), note, ...}. No login.")
-    async def checkpoint(self, request: Request[Any, Any, Any], session: AsyncSession, signing_keys: Keys,
-                         settings: Settings, clock: Clock,
+    async def checkpoint(self, request: Request[Any, Any, Any], read_session: AsyncSession, settings: Settings,
                          format: Literal["text", "json"] = "text") -> Response[Any]:
         _rate_limit(request)
-        issued = await service.issue_checkpoint(session, seal=signing_keys.seal, key_name=settings.origin,
-                                                now=clock.now())
+        issued = await service.current_checkpoint(read_session)
         headers = {"Cache-Control": "no-cache"}
         if format == "json":
             return Response(content=service.checkpoint_read(issued, settings.origin), headers=headers,
@@ -90,10 +92,10 @@ class AuditController(Controller):
 
     @get("/proof", description="?seq=N[&tree_size=M]: inclusion proof of entry N (leaf N-1). "
                                "?from=A[&to=B]: consistency proof between tree sizes. Default tree size: "
-                               "a fresh signed checkpoint. Hashes are base64. No login.")
+                               "the latest signed checkpoint. Entries are integrated within the maximum merge delay "
+                               "(FIELDCHECK_AUDIT_MAX_MERGE_DELAY_MS); before that, 404. Hashes are base64. No login.")
     async def proof(
-        self, request: Request[Any, Any, Any], session: AsyncSession, signing_keys: Keys, settings: Settings,
-        clock: Clock,
+        self, request: Request[Any, Any, Any], read_session: AsyncSession,
         seq: Annotated[int | None, Parameter(ge=1, le=_MAX_SIZE)] = None,
         tree_size: Annotated[int | None, Parameter(ge=1, le=_MAX_SIZE)] = None,
         from_size: Annotated[int | None, QueryParameter(name="from", ge=0, le=_MAX_SIZE)] = None,
@@ -104,13 +106,11 @@ class AuditController(Controller):
             if from_size is not None or to_size is not None:
                 raise validation_error("seq", "exclusive", "give either seq (inclusion) or from/to (consistency)",
                                        "seq 与 from/to 不能同时给出")
-            return await service.inclusion(session, seq, tree_size, seal=signing_keys.seal,
-                                           key_name=settings.origin, now=clock.now())
+            return await service.inclusion(read_session, seq, tree_size)
         if from_size is not None:
             if tree_size is not None:
                 raise validation_error("tree_size", "not_applicable", "use to= with from=", "from 须与 to 搭配")
-            return await service.consistency(session, from_size, to_size, seal=signing_keys.seal,
-                                             key_name=settings.origin, now=clock.now())
+            return await service.consistency(read_session, from_size, to_size)
         raise validation_error("seq", "required", "give seq (inclusion proof) or from (consistency proof)",
                                "须给出 seq（包含证明）或 from（一致性证明）")
 

@@ -27,9 +27,14 @@ __all__ = [
     "HASH_SIZE",
     "CompactRange",
     "consistency_proof",
+    "consistency_ranges",
+    "fold_right",
     "inclusion_proof",
+    "inclusion_ranges",
     "leaf_hash",
     "node_hash",
+    "perfect_root",
+    "perfect_subtrees",
     "root",
     "verify_consistency",
     "verify_inclusion",
@@ -151,27 +156,96 @@ def root(leaf_hashes: Iterable[bytes]) -> bytes:
     return cr.root()
 
 
+def inclusion_ranges(index: int, tree_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose MTHs make up PATH(index, D[tree_size]), bottom-up.
+
+    The proof's shape depends only on (index, tree_size); where the hashes come from (a list of leaves,
+    stored tiles) is the caller's business. Every range starts at a multiple of a power of two at least
+    its length, so it is a sequence of perfect subtrees (``perfect_subtrees``)."""
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < tree_size:
+        raise IndexError(f"leaf index {index!r} is outside a tree of size {tree_size}")
+    ranges: list[tuple[int, int]] = []  # top-down while descending
+    lo, hi = 0, tree_size
+    while hi - lo > 1:
+        mid = lo + _split(hi - lo)
+        if index < mid:
+            ranges.append((mid, hi))
+            hi = mid
+        else:
+            ranges.append((lo, mid))
+            lo = mid
+    ranges.reverse()
+    return ranges
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTHs make up PROOF(old_size, D[new_size]) (RFC 6962 §2.1.2), bottom-up."""
+    for v in (old_size, new_size):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError("tree sizes are integers")
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"need 0 <= old_size <= new_size, got old_size={old_size}, new_size={new_size}")
+    if old_size in (0, new_size):
+        return []
+    # SUBPROOF(m, D[lo:hi], b), unrolled: each step keeps the half holding the old tree's right edge
+    # and records the other half's root.
+    ranges: list[tuple[int, int]] = []
+    lo, hi, m = 0, new_size, old_size
+    whole_old_tree = True  # the "b" flag: is D[lo:lo+m] still the entire old tree?
+    while m != hi - lo:
+        mid = lo + _split(hi - lo)
+        if m <= mid - lo:
+            ranges.append((mid, hi))
+            hi = mid
+        else:
+            ranges.append((lo, mid))
+            m -= mid - lo
+            lo = mid
+            whole_old_tree = False
+    ranges.reverse()
+    if whole_old_tree:
+        # The verifier already knows this subtree's hash: it is the old root.
+        return ranges
+    return [(lo, hi), *ranges]
+
+
+def perfect_subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
+    """(height, index) of the perfect subtrees that make up the range [lo, hi), largest first.
+
+    ``lo`` must be a multiple of a power of two at least ``hi - lo`` (true of every range a proof
+    needs); the range's MTH is then these subtrees' hashes folded right to left."""
+    out: list[tuple[int, int]] = []
+    start, size = lo, hi - lo
+    for height in range(size.bit_length() - 1, -1, -1):
+        if size >> height & 1:
+            out.append((height, start >> height))
+            start += 1 << height
+    return out
+
+
+def fold_right(hashes: Sequence[bytes]) -> bytes:
+    """MTH of consecutive perfect subtrees given largest first (as CompactRange.root)."""
+    h = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        h = _sha256(_NODE_PREFIX + left + h).digest()
+    return h
+
+
+def perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """MTH of a power-of-two number of hashes (a perfect subtree), level by level."""
+    level = list(hashes)
+    while len(level) > 1:
+        level = [_sha256(_NODE_PREFIX + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+    return level[0]
+
+
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(index, D[n]) (RFC 6962 §2.1.1), bottom-up, for the tree of all ``leaf_hashes``.
 
     To prove against an older tree head of size s, pass ``leaf_hashes[:s]``.
     Raises ``IndexError`` unless 0 <= index < len(leaf_hashes).
     """
-    n = len(leaf_hashes)
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-        raise IndexError(f"leaf index {index!r} is outside a tree of size {n}")
-    siblings: list[bytes] = []  # top-down while descending
-    lo, hi = 0, n
-    while hi - lo > 1:
-        mid = lo + _split(hi - lo)
-        if index < mid:
-            siblings.append(_range_root(leaf_hashes, mid, hi))
-            hi = mid
-        else:
-            siblings.append(_range_root(leaf_hashes, lo, mid))
-            lo = mid
-    siblings.reverse()
-    return siblings
+    return [_range_root(leaf_hashes, lo, hi) for lo, hi in inclusion_ranges(index, len(leaf_hashes))]
 
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
@@ -188,28 +262,7 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int
             f"need 0 <= old_size <= new_size <= {len(leaf_hashes)}, got old_size={old_size}, "
             f"new_size={new_size}"
         )
-    if old_size in (0, new_size):
-        return []
-    # SUBPROOF(m, D[lo:hi], b), unrolled: each step keeps the half holding the old tree's right edge
-    # and records the other half's root.
-    siblings: list[bytes] = []
-    lo, hi, m = 0, new_size, old_size
-    whole_old_tree = True  # the "b" flag: is D[lo:lo+m] still the entire old tree?
-    while m != hi - lo:
-        mid = lo + _split(hi - lo)
-        if m <= mid - lo:
-            siblings.append(_range_root(leaf_hashes, mid, hi))
-            hi = mid
-        else:
-            siblings.append(_range_root(leaf_hashes, lo, mid))
-            m -= mid - lo
-            lo = mid
-            whole_old_tree = False
-    siblings.reverse()
-    if whole_old_tree:
-        # The verifier already knows this subtree's hash: it is the old root.
-        return siblings
-    return [_range_root(leaf_hashes, lo, hi), *siblings]
+    return [_range_root(leaf_hashes, lo, hi) for lo, hi in consistency_ranges(old_size, new_size)]
 
 
 def _is_hash(h: object) -> bool:

@@ -1,38 +1,74 @@
-"""All SQL of the audit log."""
+"""All SQL of the audit log: pending entries, the sequenced log, tiles and checkpoints."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.models import AuditEntry
-from backend.sync.models import AuditCheckpoint
+from backend.audit.models import AuditCheckpoint, AuditEntry, AuditPending, AuditTile
 
-# Any constant works; it only has to be the same for every writer of this database.
-_AUDIT_LOCK_KEY = 0x46434B41554454  # "FCKAUDT"
+# Any constants work; they only have to be the same for every process on this database.
+#: Held (transaction-level) by every sequencer round, so rounds never overlap, whoever runs them.
+ROUND_LOCK_KEY = 0x46434B524E44  # "FCKRND"
+#: Held (session-level, on a dedicated connection) by the one process that runs the sequencer loop.
+LEADER_LOCK_KEY = 0x46434B4C4452  # "FCKLDR"
+
+_DELETE_CHUNK = 500
 
 
-async def lock_chain(session: AsyncSession) -> None:
+# --- Pending entries (the request path) ---
+
+def add_pending(session: AsyncSession, pending: AuditPending) -> None:
+    session.add(pending)
+
+
+async def pending_batch(session: AsyncSession, limit: int) -> Sequence[AuditPending]:
+    result = await session.execute(select(AuditPending).order_by(AuditPending.id).limit(limit))
+    return result.scalars().all()
+
+
+async def delete_pending(session: AsyncSession, ids: Sequence[int]) -> None:
+    # By exact id, never by range: a row with a lower id may commit after this batch was read.
+    for start in range(0, len(ids), _DELETE_CHUNK):
+        await session.execute(delete(AuditPending).where(AuditPending.id.in_(ids[start:start + _DELETE_CHUNK])))
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(AuditPending))).scalar_one())
+
+
+async def latest_pending_for_subject(session: AsyncSession, subject: str) -> AuditPending | None:
+    result = await session.execute(
+        select(AuditPending).where(AuditPending.subject == subject).order_by(AuditPending.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+# --- The sequencer's locks ---
+
+async def lock_round(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUND_LOCK_KEY})
     # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
 
+
+# --- The sequenced log ---
 
 async def head(session: AsyncSession) -> AuditEntry | None:
     result = await session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     return result.scalar_one_or_none()
 
 
-async def add(session: AsyncSession, entry: AuditEntry) -> None:
-    session.add(entry)
+async def add_entries(session: AsyncSession, entries: Sequence[AuditEntry]) -> None:
+    session.add_all(entries)
     await session.flush()
 
 
-async def iterate(session: AsyncSession, batch: int = 2000) -> AsyncIterator[AuditEntry]:
-    last = 0
+async def iterate(session: AsyncSession, after: int = 0, batch: int = 2000) -> AsyncIterator[AuditEntry]:
+    """Entries with seq > after, in seq order, a page at a time (constant memory)."""
+    last = after
     while True:
         rows = (await session.execute(
             select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
@@ -42,6 +78,8 @@ async def iterate(session: AsyncSession, batch: int = 2000) -> AsyncIterator[Aud
         for row in rows:
             yield row
         last = rows[-1].seq
+        # Pages are read and dropped: the identity map must not keep every entry alive.
+        session.expunge_all()
 
 
 async def page(session: AsyncSession, after: int, limit: int) -> Sequence[AuditEntry]:
@@ -49,13 +87,6 @@ async def page(session: AsyncSession, after: int, limit: int) -> Sequence[AuditE
         select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit)
     )
     return result.scalars().all()
-
-
-async def leaf_hashes(session: AsyncSession, upto: int | None = None) -> list[bytes]:
-    query = select(AuditEntry.leaf_hash).order_by(AuditEntry.seq)
-    if upto is not None:
-        query = query.where(AuditEntry.seq <= upto)
-    return [bytes.fromhex(h) for h in (await session.execute(query)).scalars()]
 
 
 async def size(session: AsyncSession) -> int:
@@ -82,6 +113,48 @@ async def latest_for_subject(session: AsyncSession, subject: str) -> AuditEntry 
     return result.scalar_one_or_none()
 
 
+# --- Tiles ---
+
+async def full_tile_count(session: AsyncSession, level: int) -> int:
+    value = (await session.execute(select(func.max(AuditTile.idx)).where(AuditTile.level == level))).scalar()
+    return 0 if value is None else int(value) + 1
+
+
+async def tile_roots(session: AsyncSession, level: int, first: int, last: int) -> list[bytes]:
+    """Roots of the full tiles of `level` with first <= idx <= last, in order."""
+    query = (select(AuditTile.root).where(AuditTile.level == level, AuditTile.idx >= first,
+                                          AuditTile.idx <= last).order_by(AuditTile.idx))
+    return [bytes(r) for r in (await session.execute(query)).scalars()]
+
+
+async def add_tiles(session: AsyncSession, tiles: Sequence[AuditTile]) -> None:
+    session.add_all(tiles)
+    await session.flush()
+
+
+async def full_tiles(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    query = select(AuditTile.level, AuditTile.idx, AuditTile.hashes).where(
+        or_(*(and_(AuditTile.level == level, AuditTile.idx == idx) for level, idx in wanted)))
+    return {(int(level), int(idx)): bytes(hashes) for level, idx, hashes in (await session.execute(query)).all()}
+
+
+async def tiles_of_level(session: AsyncSession, level: int, first: int, limit: int) -> Sequence[AuditTile]:
+    query = (select(AuditTile).where(AuditTile.level == level, AuditTile.idx >= first)
+             .order_by(AuditTile.idx).limit(limit))
+    return (await session.execute(query)).scalars().all()
+
+
+async def tile_levels(session: AsyncSession) -> dict[int, int]:
+    """{level: number of stored tiles} (each level's idx must run 0..count-1)."""
+    query = select(AuditTile.level, func.count(), func.max(AuditTile.idx)).group_by(AuditTile.level)
+    return {int(level): max(int(count), int(top) + 1) for level, count, top in (await session.execute(query)).all()}
+
+
+# --- Checkpoints ---
+
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
     query = select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
     result = await session.execute(query)
@@ -92,17 +165,12 @@ async def checkpoint_at(session: AsyncSession, tree_size: int) -> AuditCheckpoin
     return await session.get(AuditCheckpoint, tree_size)
 
 
-async def checkpoints(session: AsyncSession) -> Sequence[AuditCheckpoint]:
-    result = await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size))
-    return result.scalars().all()
+async def checkpoints_after(session: AsyncSession, after: int, limit: int) -> Sequence[AuditCheckpoint]:
+    query = (select(AuditCheckpoint).where(AuditCheckpoint.tree_size > after)
+             .order_by(AuditCheckpoint.tree_size).limit(limit))
+    return (await session.execute(query)).scalars().all()
 
 
-async def insert_checkpoint(session: AsyncSession, checkpoint: AuditCheckpoint) -> bool:
-    """Store an issued checkpoint; False when another request stored one of that size first."""
-    try:
-        async with session.begin_nested():
-            session.add(checkpoint)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def add_checkpoint(session: AsyncSession, checkpoint: AuditCheckpoint) -> None:
+    session.add(checkpoint)
+    await session.flush()

@@ -39,6 +39,10 @@ class AuditVerify(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Issued checkpoints rechecked against the recomputed tree (each must still match).
     checkpoints_checked: int = 0
     latest_checkpoint: int | None = None
+    #: Checkpoints kept outside the database (the witness file) the log was checked against.
+    witnesses_checked: int = 0
+    #: Stored tiles compared with the tiles recomputed from the entries.
+    tiles_checked: int = 0
 
 
 class CheckpointRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,22 +1,22 @@
-"""Appending to and verifying the audit chain, and the tamper-evident record built on it (signed
-checkpoints, inclusion and consistency proofs). Every domain records its state changes through
-`record()`, inside the transaction that makes the change, so an entry exists exactly when the change
-does."""
+"""Recording into the audit log, and the tamper-evident record built on it (signed checkpoints,
+inclusion and consistency proofs, promises for entries not integrated yet). Every domain records its
+state changes through `record()`, inside the transaction that makes the change, so an entry exists
+exactly when the change does. Sequencing is backend.audit.sequencer; rechecking, backend.audit.verify."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import jwt
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit import merkle, repository
-from backend.audit.checkpoint import parse_and_verify_checkpoint, sign_checkpoint, vkey
-from backend.audit.models import AuditEntry
+from backend.audit import merkle, repository, tiles
+from backend.audit.checkpoint import sign_checkpoint, vkey
+from backend.audit.models import AuditCheckpoint, AuditPending
 from backend.audit.schemas import (
     AuditEntryRead,
     AuditKeys,
@@ -28,7 +28,6 @@ from backend.core.clock import iso_utc
 from backend.core.errors import Conflict, NotFound, validation_error
 from backend.core.idempotency import canonical_json
 from backend.core.signing import KeyRing
-from backend.sync.models import AuditCheckpoint
 
 GENESIS = "0" * 64
 
@@ -67,31 +66,35 @@ def chain_hash(prev_hash: str, leaf_hash_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + bytes.fromhex(leaf_hash_hex)).hexdigest()
 
 
+def content_sha256(at: datetime, actor: str, action: str, subject: str, data_sha256: str) -> str:
+    """Hash of an entry's content before it has a seq: what a receipt's promise commits to. The
+    integrated entry's leaf is the same fields plus the seq, so anyone can match the two."""
+    return hashlib.sha256(canonical(
+        {"at": iso_utc(at), "actor": actor, "action": action, "subject": subject, "data_sha256": data_sha256}
+    )).hexdigest()
+
+
 async def record(session: AsyncSession, *, actor: str, action: str, subject: str, data: dict[str, Any],
-                 at: datetime) -> AuditEntry:
-    """Append one entry. Serialised per database (advisory lock on PostgreSQL, BEGIN IMMEDIATE on
-    SQLite) so concurrent writers cannot fork the chain; the unique prev_hash is the backstop."""
-    await repository.lock_chain(session)
-    head = await repository.head(session)
-    seq = 1 if head is None else head.seq + 1
-    prev = GENESIS if head is None else head.hash
+                 at: datetime) -> AuditPending:
+    """Record one entry in the caller's transaction: it exists exactly when the change does.
+
+    Only a pending row is written (content and data hash, a database-generated id), so nothing
+    province-wide is locked on the request path; the sequencer gives it its seq, leaf hash and link
+    within the maximum merge delay once the transaction commits."""
     plain = _jsonable(data)
     data_sha = hashlib.sha256(canonical(plain)).hexdigest()
-    leaf = leaf_hash(entry_leaf(seq, at, actor, action, subject, data_sha))
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, data=plain,
-                       data_sha256=data_sha, leaf_hash=leaf, prev_hash=prev, hash=chain_hash(prev, leaf))
-    await repository.add(session, entry)
-    return entry
+    pending = AuditPending(at=at, actor=actor, action=action, subject=subject, data=plain, data_sha256=data_sha)
+    repository.add_pending(session, pending)
+    return pending
 
 
-# --- The tamper-evident record: Merkle tree heads, signed checkpoints, proofs, verification. ---
+# --- The tamper-evident record: signed checkpoints, proofs, receipts. ---
 #
-# The Merkle tree (RFC 6962) is over the entries' stored `leaf_hash`es in seq order. A checkpoint
-# (C2SP signed note, signed with the seal ring's current key under the key name `settings.origin`)
-# commits the server to (tree size, root); every one handed out is stored, so later trees can be
-# proven append-only extensions of it (consistency proofs) and `verify` can recheck the whole log
-# against what was published. The hash chain alone cannot show that nobody rewrote the tail (or the
-# whole chain) consistently; a checkpoint held by someone outside the agency can.
+# The Merkle tree (RFC 6962) is over the entries' stored `leaf_hash`es in seq order, stored as tiles
+# (backend.audit.tiles). The sequencer signs a checkpoint (C2SP signed note, seal ring's current key,
+# key name `settings.origin`) for every batch it integrates, in the batch's transaction; every one is
+# kept, so later trees can be proven append-only extensions of it (consistency proofs) and `verify`
+# can recheck the whole log against what was published. Proofs read O(log n) stored hashes.
 
 
 def checkpoint_origin(key_name: str) -> str:
@@ -103,51 +106,36 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _inconsistent(message: str, detail: dict[str, Any]) -> Conflict:
+def inconsistent(message: str, detail: dict[str, Any]) -> Conflict:
     return Conflict(message, "审计日志与已签发的检查点不一致", code="AUDIT_LOG_INCONSISTENT", detail=detail)
 
 
-def _restore(checkpoint: AuditCheckpoint | None) -> merkle.CompactRange:
+def restore(checkpoint: AuditCheckpoint | None) -> merkle.CompactRange:
+    """The tree frontier a checkpoint stored, or an empty one if it does not reproduce its own root
+    (the caller then rebuilds from the leaves)."""
     if checkpoint is None:
         return merkle.CompactRange()
     try:
         cr = merkle.CompactRange(checkpoint.tree_size, [bytes.fromhex(h) for h in checkpoint.frontier])
     except (ValueError, TypeError):
         return merkle.CompactRange()
-    # A frontier that does not reproduce its own root is not trusted: rebuild from the leaves.
     return cr if cr.root().hex() == checkpoint.root_hash else merkle.CompactRange()
 
 
-async def issue_checkpoint(session: AsyncSession, *, seal: KeyRing, key_name: str,
-                           now: datetime) -> AuditCheckpoint:
-    """The signed checkpoint of the log as it is now: the stored one if the log has not grown since,
-    else a new one (hashing only the entries added since the last checkpoint)."""
-    # The latest checkpoint first, then the size: a checkpoint committed in between can then only be
-    # of a size we also see, and a checkpoint larger than the log means entries were removed.
-    latest = await repository.latest_checkpoint(session)
-    size = await repository.size(session)
-    if latest is not None and latest.tree_size == size:
-        return latest
-    if latest is not None and latest.tree_size > size:
-        raise _inconsistent("The audit log is shorter than a checkpoint already issued",
-                            {"tree_size": size, "checkpoint_tree_size": latest.tree_size})
-    cr = _restore(latest)
-    cr.extend(await repository.leaf_hashes_between(session, cr.size, size))
-    if cr.size != size:
-        raise _inconsistent("The audit log has a gap in its sequence numbers",
-                            {"tree_size": size, "leaves": cr.size})
+def make_checkpoint(cr: merkle.CompactRange, *, seal: KeyRing, key_name: str, now: datetime) -> AuditCheckpoint:
     root = cr.root()
     key = seal.current
-    note = sign_checkpoint(checkpoint_origin(key_name), size, root, key.private, key_name)
-    checkpoint = AuditCheckpoint(tree_size=size, root_hash=root.hex(), frontier=[h.hex() for h in cr.nodes],
-                                 note=note, key_id=key.kid, issued_at=now)
-    if await repository.insert_checkpoint(session, checkpoint):
-        return checkpoint
-    # A concurrent request issued the checkpoint of this size first; serve that one.
-    stored = await repository.checkpoint_at(session, size)
-    if stored is None or stored.root_hash != checkpoint.root_hash:
-        raise _inconsistent("A concurrent checkpoint of this size has another root", {"tree_size": size})
-    return stored
+    note = sign_checkpoint(checkpoint_origin(key_name), cr.size, root, key.private, key_name)
+    return AuditCheckpoint(tree_size=cr.size, root_hash=root.hex(), frontier=[h.hex() for h in cr.nodes],
+                           note=note, key_id=key.kid, issued_at=now)
+
+
+async def current_checkpoint(session: AsyncSession) -> AuditCheckpoint:
+    """The latest signed tree head (the sequencer signs one per batch)."""
+    latest = await repository.latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("No checkpoint has been signed yet", "尚未签发检查点")
+    return latest
 
 
 def checkpoint_read(checkpoint: AuditCheckpoint, key_name: str) -> CheckpointRead:
@@ -161,87 +149,107 @@ def audit_keys(seal: KeyRing, key_name: str) -> AuditKeys:
     return AuditKeys(origin=checkpoint_origin(key_name), key_name=key_name, keys=keys)
 
 
-async def _tree_head(session: AsyncSession, tree_size: int | None, *, seal: KeyRing | None,
-                     key_name: str | None, now: datetime | None, field: str) -> tuple[int, str | None]:
-    """(tree size, its signed note or None). No size given: the current log under a fresh checkpoint
-    when we can sign, else the latest stored checkpoint."""
-    if tree_size is None:
-        if seal is not None and key_name is not None and now is not None:
-            checkpoint = await issue_checkpoint(session, seal=seal, key_name=key_name, now=now)
-            return checkpoint.tree_size, checkpoint.note
-        latest = await repository.latest_checkpoint(session)
-        if latest is not None:
-            return latest.tree_size, latest.note
-        return await repository.size(session), None
-    size = await repository.size(session)
-    if tree_size > size:
-        raise validation_error(field, "range", f"the log has {size} entries", f"日志共有 {size} 条")
-    stored = await repository.checkpoint_at(session, tree_size)
-    return tree_size, stored.note if stored is not None else None
+async def _integrated_size(session: AsyncSession) -> tuple[int, AuditCheckpoint | None]:
+    latest = await repository.latest_checkpoint(session)
+    return (0 if latest is None else latest.tree_size), latest
 
 
-async def inclusion(session: AsyncSession, seq: int, tree_size: int | None = None, *,
-                    seal: KeyRing | None = None, key_name: str | None = None,
-                    now: datetime | None = None) -> InclusionProofRead:
-    """Proof that entry `seq` is leaf seq-1 of the tree of `tree_size` entries (default: the tree of
-    a checkpoint covering it: a fresh one when `seal` is given)."""
-    size, note = await _tree_head(session, tree_size, seal=seal, key_name=key_name, now=now,
-                                  field="tree_size")
-    if seq > size and tree_size is None and seal is None:
-        # Nothing signed covers it yet (e.g. recorded in this very transaction): prove against the log.
-        size, note = await repository.size(session), None
+async def inclusion(session: AsyncSession, seq: int, tree_size: int | None = None) -> InclusionProofRead:
+    """Proof that entry `seq` is leaf seq-1 of the tree of `tree_size` entries (default: the latest
+    signed checkpoint). Reads O(log n) stored hashes."""
+    size, latest = await _integrated_size(session)
+    note = latest.note if latest is not None else None
+    if tree_size is not None:
+        if tree_size > size:
+            raise validation_error("tree_size", "range", f"the log has {size} integrated entries",
+                                   f"日志共有 {size} 条已整合记录")
+        stored = await repository.checkpoint_at(session, tree_size)
+        size, note = tree_size, stored.note if stored is not None else None
     if not 1 <= seq <= size:
         if tree_size is not None:
             raise validation_error("seq", "range", f"seq must be within the tree of size {size}",
                                    f"seq 须在规模为 {size} 的树内")
-        raise NotFound("No such audit entry", "未找到该审计记录")
-    leaves = await repository.leaf_hashes(session, upto=size)
-    if len(leaves) != size:
-        raise _inconsistent("The audit log has a gap in its sequence numbers", {"tree_size": size})
-    return InclusionProofRead(
-        seq=seq, leaf_index=seq - 1, tree_size=size, leaf_hash=b64(leaves[seq - 1]),
-        audit_path=[b64(h) for h in merkle.inclusion_proof(leaves, seq - 1)],
-        root_hash=b64(merkle.root(leaves)), checkpoint=note,
-    )
+        raise NotFound("No such audit entry (or not integrated yet)", "未找到该审计记录（或尚未整合）")
+    try:
+        path, leaf, root = await tiles.inclusion_path(session, seq - 1, size)
+    except LookupError as exc:
+        raise inconsistent("The audit log's stored tree is shorter than its checkpoint",
+                           {"tree_size": size}) from exc
+    return InclusionProofRead(seq=seq, leaf_index=seq - 1, tree_size=size, leaf_hash=b64(leaf),
+                              audit_path=[b64(h) for h in path], root_hash=b64(root), checkpoint=note)
 
 
-async def consistency(session: AsyncSession, old_size: int, new_size: int | None = None, *,
-                      seal: KeyRing | None = None, key_name: str | None = None,
-                      now: datetime | None = None) -> ConsistencyProofRead:
-    """Proof that the tree of `new_size` entries (default: a fresh checkpoint) extends the tree of
-    `old_size` entries, RFC 6962 §2.1.2."""
-    size, to_note = await _tree_head(session, new_size, seal=seal, key_name=key_name, now=now, field="to")
+async def consistency(session: AsyncSession, old_size: int, new_size: int | None = None) -> ConsistencyProofRead:
+    """Proof that the tree of `new_size` entries (default: the latest signed checkpoint) extends the
+    tree of `old_size` entries, RFC 6962 §2.1.2. Reads O(log n) stored hashes."""
+    size, latest = await _integrated_size(session)
+    to_note = latest.note if latest is not None else None
+    if new_size is not None:
+        if new_size > size:
+            raise validation_error("to", "range", f"the log has {size} integrated entries",
+                                   f"日志共有 {size} 条已整合记录")
+        stored = await repository.checkpoint_at(session, new_size)
+        size, to_note = new_size, stored.note if stored is not None else None
     if old_size > size:
         raise validation_error("from", "range", "from must not exceed to", "from 不得大于 to")
-    leaves = await repository.leaf_hashes(session, upto=size)
-    if len(leaves) != size:
-        raise _inconsistent("The audit log has a gap in its sequence numbers", {"tree_size": size})
+    try:
+        proof, old_root, new_root = await tiles.consistency_path(session, old_size, size)
+    except LookupError as exc:
+        raise inconsistent("The audit log's stored tree is shorter than its checkpoint",
+                           {"tree_size": size}) from exc
     old = await repository.checkpoint_at(session, old_size)
     return ConsistencyProofRead(
-        from_size=old_size, to_size=size, from_root=b64(merkle.root(leaves[:old_size])),
-        to_root=b64(merkle.root(leaves)),
-        proof=[b64(h) for h in merkle.consistency_proof(leaves, old_size, size)],
-        from_checkpoint=old.note if old is not None else None, to_checkpoint=to_note,
+        from_size=old_size, to_size=size, from_root=b64(old_root), to_root=b64(new_root),
+        proof=[b64(h) for h in proof], from_checkpoint=old.note if old is not None else None,
+        to_checkpoint=to_note,
     )
+
+
+def promise(pending: AuditPending, *, seal: KeyRing, key_name: str, now: datetime,
+            merge_delay_s: float) -> dict[str, Any]:
+    """A signed promise to integrate a pending entry (the idea of CT's SCT and Rekor's SET): the
+    entry's content hash and the time by which it will carry a seq and an inclusion proof, signed
+    with the seal key as an EdDSA JWT."""
+    entry_sha = content_sha256(pending.at, pending.actor, pending.action, pending.subject, pending.data_sha256)
+    integrate_by = iso_utc(now + timedelta(seconds=merge_delay_s))
+    key = seal.current
+    claims = {"iss": checkpoint_origin(key_name), "sub": pending.subject, "entry_sha256": entry_sha,
+              "integrate_by": integrate_by, "iat": int(now.timestamp())}
+    token = jwt.encode(claims, key.private, algorithm="EdDSA",
+                       headers={"kid": key.kid, "typ": "JWT", "cty": "fieldcheck-audit-promise"})
+    return {"entry_sha256": entry_sha, "integrate_by": integrate_by, "key_id": key.kid, "token": token}
 
 
 async def inclusion_for_subject(
     session: AsyncSession, subject: str, *, seal: KeyRing | None = None, key_name: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, merge_delay_s: float = 1.0,
 ) -> dict[str, Any] | None:
-    """The latest audit entry about `subject` ("document:<id>", "evidence:<id>", ...) with its
-    inclusion proof and the signed checkpoint the proof is against, as JSON-able data; None when
-    nothing was recorded about it.
+    """The latest audit entry about `subject` ("document:<id>", "evidence:<id>", ...) as JSON-able
+    data; None when nothing was recorded about it.
 
-    Pass `seal=signing_keys.seal, key_name=settings.origin, now=clock.now()` to get a fresh checkpoint
-    that covers the entry (it is stored in the caller's transaction). Without them the proof is
-    against the latest stored checkpoint if it covers the entry, else against the current log with
-    `checkpoint: None` (fetch `GET /api/v1/audit/checkpoint` later and ask for a consistency proof).
+    Integrated: {"entry", "proof", "checkpoint", "integrated": true} — the inclusion proof against
+    the latest signed checkpoint. Still pending (recorded less than the merge delay ago): at once
+    {"entry", "proof": null, "checkpoint": null, "integrated": false, "promise"}, the promise signed
+    when `seal`, `key_name` and `now` are given; ask again (or GET /api/v1/audit/proof) after
+    `promise.integrate_by` for the proof.
     """
+    pending = await repository.latest_pending_for_subject(session, subject)
+    if pending is not None:
+        if pending.id is None:
+            await session.flush()  # recorded in this very transaction: give it its id
+        entry_sha = content_sha256(pending.at, pending.actor, pending.action, pending.subject, pending.data_sha256)
+        signed = (promise(pending, seal=seal, key_name=key_name, now=now, merge_delay_s=merge_delay_s)
+                  if seal is not None and key_name is not None and now is not None else None)
+        return {
+            "entry": {"pending_id": pending.id, "at": iso_utc(pending.at), "actor": pending.actor,
+                      "action": pending.action, "subject": pending.subject, "data_sha256": pending.data_sha256,
+                      "entry_sha256": entry_sha},
+            "proof": None, "checkpoint": None, "integrated": False, "promise": signed,
+        }
     entry = await repository.latest_for_subject(session, subject)
     if entry is None:
         return None
-    proof = await inclusion(session, entry.seq, None, seal=seal, key_name=key_name, now=now)
+    proof = await inclusion(session, entry.seq)
     return {
         "entry": msgspec.to_builtins(AuditEntryRead(
             seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject,
@@ -249,93 +257,5 @@ async def inclusion_for_subject(
             hash=entry.hash)),
         "proof": msgspec.to_builtins(proof),
         "checkpoint": proof.checkpoint,
+        "integrated": True,
     }
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    length: int
-    head: str | None
-    problems: list[dict[str, Any]]
-    tree_size: int = 0
-    #: base64 RFC 6962 root over the leaf hashes recomputed from every entry's fields.
-    root_hash: str | None = None
-    checkpoints_checked: int = 0
-    latest_checkpoint: int | None = None
-
-
-def _check_note(checkpoint: AuditCheckpoint, seal: KeyRing | None, key_name: str | None) -> str | None:
-    """Problem name if the stored note is not a valid signature over this row's tree head."""
-    if seal is None or key_name is None:
-        return None
-    key = seal.get(checkpoint.key_id)
-    if key is None:
-        return "checkpoint_key_unknown"
-    try:
-        parsed = parse_and_verify_checkpoint(checkpoint.note, key.public, key_name)
-    except ValueError:
-        return "checkpoint_signature"
-    if (parsed.origin != checkpoint_origin(key_name) or parsed.tree_size != checkpoint.tree_size
-            or parsed.root.hex() != checkpoint.root_hash):
-        return "checkpoint_note_mismatch"
-    return None
-
-
-async def verify_chain(session: AsyncSession, *, seal: KeyRing | None = None,
-                       key_name: str | None = None) -> VerifyResult:
-    """Recompute every entry's data hash, leaf hash and link from the stored fields, the Merkle root
-    over the recomputed leaves, and every issued checkpoint against it (and, given the seal ring and
-    key name, each checkpoint's signature). One pass over the log, O(log n) memory for the tree."""
-    problems: list[dict[str, Any]] = []
-    issued = list(await repository.checkpoints(session))
-    pending = iter(issued)
-    next_cp = next(pending, None)
-    tree = merkle.CompactRange()
-    checked = 0
-
-    def check_checkpoint(cp: AuditCheckpoint) -> None:
-        if tree.root().hex() != cp.root_hash:
-            problems.append({"seq": None, "tree_size": cp.tree_size, "problem": "checkpoint_root"})
-        note_problem = _check_note(cp, seal, key_name)
-        if note_problem:
-            problems.append({"seq": None, "tree_size": cp.tree_size, "problem": note_problem})
-
-    while next_cp is not None and next_cp.tree_size == 0:
-        check_checkpoint(next_cp)
-        checked += 1
-        next_cp = next(pending, None)
-    prev = GENESIS
-    expected_seq = 1
-    length = 0
-    head: str | None = None
-    async for entry in repository.iterate(session):
-        length += 1
-        if entry.seq != expected_seq:
-            problems.append({"seq": entry.seq, "problem": "gap", "expected": expected_seq})
-        expected_seq = entry.seq + 1
-        if hashlib.sha256(canonical(entry.data)).hexdigest() != entry.data_sha256:
-            problems.append({"seq": entry.seq, "problem": "data_sha256"})
-        leaf = leaf_hash(entry_leaf(entry.seq, entry.at, entry.actor, entry.action, entry.subject,
-                                    entry.data_sha256))
-        if leaf != entry.leaf_hash:
-            problems.append({"seq": entry.seq, "problem": "leaf_hash"})
-        if entry.prev_hash != prev:
-            problems.append({"seq": entry.seq, "problem": "prev_hash"})
-        if chain_hash(entry.prev_hash, entry.leaf_hash) != entry.hash:
-            problems.append({"seq": entry.seq, "problem": "hash"})
-        prev = entry.hash
-        head = entry.hash
-        tree.append(bytes.fromhex(leaf))
-        while next_cp is not None and next_cp.tree_size == tree.size:
-            check_checkpoint(next_cp)
-            checked += 1
-            next_cp = next(pending, None)
-    while next_cp is not None:
-        # Published tree heads the log no longer reaches: entries were removed from its end.
-        problems.append({"seq": None, "tree_size": next_cp.tree_size, "problem": "checkpoint_beyond_log"})
-        checked += 1
-        next_cp = next(pending, None)
-    return VerifyResult(ok=not problems, length=length, head=head, problems=problems[:100],
-                        tree_size=tree.size, root_hash=b64(tree.root()), checkpoints_checked=checked,
-                        latest_checkpoint=issued[-1].tree_size if issued else None)

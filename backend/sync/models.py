@@ -1,8 +1,4 @@
-"""ORM models of offline sync (the op ledger) and of the audit log's issued checkpoints.
-
-`AuditCheckpoint` belongs to the audit domain; it is declared here only because this change could
-not touch backend/audit/models.py. Moving it there changes no table.
-"""
+"""ORM models of offline sync (the op ledger)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, UTCDateTime
@@ -40,22 +36,3 @@ class SyncOp(Base):
     #: When the phone says the act happened (offline), beside when the server applied it.
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AuditCheckpoint(Base):
-    """A signed tree head the server has handed out. Kept so that any later tree can be proven an
-    append-only extension of it, and so `audit verify` can recheck the log against what was published."""
-
-    __tablename__ = "audit_checkpoints"
-
-    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    #: Hex of the RFC 6962 root over the first `tree_size` leaf hashes.
-    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    #: The CompactRange frontier at `tree_size` (hex, largest subtree first): the next checkpoint
-    #: only hashes the entries added since.
-    frontier: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    #: The C2SP signed note exactly as served.
-    note: Mapped[str] = mapped_column(Text, nullable=False)
-    #: kid (seal ring) of the key that signed the note.
-    key_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
