@@ -108,7 +108,7 @@ async def _audit_verify(settings: Settings, since: bool, checkpoint_files: list[
         except (OSError, UnicodeDecodeError) as exc:
             _out(f"cannot read checkpoint {path}: {exc}")
             return 2
-    state = VerifiedState.load(data_dir) if since else None
+    state = VerifiedState.load(settings.witness_path) if since else None
     if since and state is None:
         _out("note: no earlier verification recorded; checking everything")
     engine = make_engine(settings.resolved_database_url)
@@ -123,7 +123,7 @@ async def _audit_verify(settings: Settings, since: bool, checkpoint_files: list[
     checked = (f"{result.checkpoints_checked} checkpoint(s), {result.tiles_checked} tile(s), "
                f"{result.witnesses_checked} witness(es) rechecked")
     if result.ok:
-        new_state.save(data_dir)
+        new_state.save(settings.witness_path)
         _out(f"audit log ok ({scope}): {result.length} entries read, head {result.head}; {tree}; {checked}")
         return 0
     _out(f"audit log BROKEN ({scope}): {len(result.problems)} problem(s) in {result.length} entries; {tree}; {checked}")

@@ -135,6 +135,11 @@ async def current_checkpoint(session: AsyncSession) -> AuditCheckpoint:
     latest = await repository.latest_checkpoint(session)
     if latest is None:
         raise NotFound("No checkpoint has been signed yet", "尚未签发检查点")
+    # One index lookup: a signed tree head the log no longer reaches is never served as current.
+    size = await repository.size(session)
+    if size < latest.tree_size:
+        raise inconsistent("The audit log is shorter than a checkpoint already signed",
+                           {"tree_size": size, "checkpoint_tree_size": latest.tree_size})
     return latest
 
 

@@ -64,16 +64,17 @@ class VerifiedState:
     #: Per tile level, the node hashes (hex) of its partial right-edge tile.
     buffers: list[list[str]] = field(default_factory=list)
 
-    def save(self, data_dir: Path) -> None:
-        target = data_dir / STATE_FILE
+    # Kept beside the witness checkpoint: both describe what was seen of this one log.
+    def save(self, witness_file: Path) -> None:
+        target = witness_file.with_name(STATE_FILE)
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.__dict__), "utf-8")
         tmp.replace(target)
 
     @classmethod
-    def load(cls, data_dir: Path) -> VerifiedState | None:
+    def load(cls, witness_file: Path) -> VerifiedState | None:
         try:
-            raw = json.loads((data_dir / STATE_FILE).read_text("utf-8"))
+            raw = json.loads(witness_file.with_name(STATE_FILE).read_text("utf-8"))
             return cls(**raw)
         except (OSError, ValueError, TypeError):
             return None

@@ -11,16 +11,18 @@ import asyncio
 import base64
 import hashlib
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from backend import cli
 from backend.audit.models import AuditEntry
-from backend.audit.service import chain_hash, entry_leaf, inclusion_for_subject, leaf_hash
+from backend.audit.service import chain_hash, entry_leaf, inclusion_for_subject, leaf_hash, record
 from backend.core.checksums import make_id_number
 from backend.core.db import make_engine, make_sessionmaker
 
@@ -184,10 +186,25 @@ def checked_note(note, key_name, keys) -> tuple[int, bytes]:
     raise AssertionError("checkpoint not signed by any published key")
 
 
+APPEND_ONLY = ("audit_entries", "audit_tiles", "audit_checkpoints")
+
+
+async def drop_guards(s) -> None:
+    """What someone who owns the database can do first: drop the append-only triggers."""
+    if s.get_bind().dialect.name == "postgresql":
+        for table in APPEND_ONLY:
+            await s.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+    else:
+        for table in APPEND_ONLY:
+            for verb in ("update", "delete"):
+                await s.execute(text(f"DROP TRIGGER {table}_no_{verb}"))
+
+
 # --- tests -----------------------------------------------------------------------------------------
 
-async def test_checkpoint_is_public_signed_and_matches_the_entries(client, token_for):
+async def test_checkpoint_is_public_signed_and_matches_the_entries(client, token_for, integrate):
     await add_people(client, token_for, 3)
+    assert await integrate() >= 3
     r = await client.get(f"{AUDIT}/checkpoint")  # no login
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
@@ -214,6 +231,9 @@ async def test_checkpoint_is_public_signed_and_matches_the_entries(client, token
     # Nothing changed: the same stored checkpoint again. A change: a larger one.
     assert (await client.get(f"{AUDIT}/checkpoint")).text == note
     await add_people(client, token_for, 1)
+    # Recorded but not integrated yet: the signed tree head has not moved.
+    assert (await client.get(f"{AUDIT}/checkpoint")).text == note
+    await integrate()
     size2, _ = checked_note((await client.get(f"{AUDIT}/checkpoint")).text, key_name, keys)
     assert size2 > size
     # A tampered note does not verify with the published key.
@@ -223,8 +243,9 @@ async def test_checkpoint_is_public_signed_and_matches_the_entries(client, token
     assert (await client.get(f"{AUDIT}/checkpoint?format=xml")).status_code in (400, 422)
 
 
-async def test_inclusion_proofs_verify_independently(client, token_for):
+async def test_inclusion_proofs_verify_independently(client, token_for, integrate):
     await add_people(client, token_for, 5)
+    await integrate()
     key_name, keys = await published_key(client)
     entries = await all_entries(client, token_for)
     n = len(entries)
@@ -250,11 +271,12 @@ async def test_inclusion_proofs_verify_independently(client, token_for):
     assert rfc9162_verify_inclusion(1, 3, leaves[1], [b64d(x) for x in p["audit_path"]], mth(leaves[:3]))
 
 
-async def test_consistency_proofs_verify_independently(client, token_for):
+async def test_consistency_proofs_verify_independently(client, token_for, integrate):
     key_name, keys = await published_key(client)
     old_note = (await client.get(f"{AUDIT}/checkpoint")).text
     old_size, old_root = checked_note(old_note, key_name, keys)
     await add_people(client, token_for, 4)
+    await integrate()
     r = await client.get(f"{AUDIT}/proof?from={old_size}")
     assert r.status_code == 200, r.text
     p = r.json()
@@ -307,16 +329,19 @@ async def test_keys_are_published(client, app):
         assert hashlib.sha256(name.encode() + b"\n\x01" + jwk_raw(k)).digest()[:4].hex() == kid_hex
 
 
-async def test_audit_list_and_verify_roles(client, token_for):
+async def test_audit_list_and_verify_roles(client, token_for, integrate):
     assert (await client.get(AUDIT)).status_code == 401
     assert (await client.get(f"{AUDIT}/verify")).status_code == 401
     for who in ("sy.officer1", "sy.hr", "sy.inspector.ft", "sy.supervisor", "dl.officer1"):
         assert (await client.get(AUDIT, headers=token_for(who))).status_code == 403, who
         assert (await client.get(f"{AUDIT}/verify", headers=token_for(who))).status_code == 403, who
+    await integrate()
     r = await client.get(f"{AUDIT}/verify", headers=token_for("sy.admin"))
     assert r.status_code == 200
     v = r.json()
     assert v["ok"] is True and v["problems"] == [] and v["tree_size"] == v["length"]
+    # The witness file the sequencer wrote was checked too.
+    assert v["witnesses_checked"] == 1
     entries = await all_entries(client, token_for)
     assert b64d(v["root_hash"]) == mth([bytes.fromhex(e["leaf_hash"]) for e in entries])
     assert v["head"] == entries[-1]["hash"]
@@ -329,10 +354,11 @@ async def test_audit_list_and_verify_roles(client, token_for):
         assert r.status_code in (400, 422), bad
 
 
-async def run_cli(monkeypatch, settings) -> int:
+async def run_cli(monkeypatch, settings, *args: str) -> int:
     monkeypatch.setenv("FIELDCHECK_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("FIELDCHECK_DATA_DIR", settings.data_dir)
-    return await asyncio.to_thread(cli.main, ["audit", "verify"])
+    monkeypatch.setenv("FIELDCHECK_AUDIT_WITNESS_FILE", settings.audit_witness_file)
+    return await asyncio.to_thread(cli.main, ["audit", "verify", *args])
 
 
 async def verify_api(client, token_for):
@@ -342,11 +368,14 @@ async def verify_api(client, token_for):
 
 
 async def test_tampering_with_a_row_is_caught_by_api_and_cli(client, token_for, app, settings, monkeypatch,
-                                                            capsys, maker):
+                                                            capsys, maker, integrate):
     await add_people(client, token_for, 2)
-    await client.get(f"{AUDIT}/checkpoint")
+    await integrate()
     assert (await verify_api(client, token_for))["ok"] is True
     assert await run_cli(monkeypatch, settings) == 0
+    async with maker() as s:
+        await drop_guards(s)
+        await s.commit()
     async with maker() as s:
         target = (await s.execute(select(AuditEntry).where(AuditEntry.action == "person.created")
                                   .order_by(AuditEntry.seq.desc()))).scalars().first()
@@ -370,14 +399,17 @@ async def test_tampering_with_a_row_is_caught_by_api_and_cli(client, token_for, 
     assert await run_cli(monkeypatch, settings) == 1
 
 
-async def test_consistent_rewrite_is_caught_by_the_checkpoint(client, token_for, app, settings, monkeypatch, maker):
+async def test_consistent_rewrite_is_caught_by_the_checkpoint(client, token_for, app, settings, monkeypatch, maker,
+                                                             integrate):
     """Someone with database access rewrites an entry and recomputes every hash after it: the chain
     checks out again, but it no longer matches the checkpoint the server signed and handed out."""
     await add_people(client, token_for, 3)
+    await integrate()
     key_name, keys = await published_key(client)
     held = (await client.get(f"{AUDIT}/checkpoint")).text  # e.g. kept by an inspected enterprise
     held_size, held_root = checked_note(held, key_name, keys)
     async with maker() as s:
+        await drop_guards(s)
         rows = (await s.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars().all()
         victim = next(r for r in reversed(rows) if r.action == "person.created").seq
         prev = None
@@ -404,10 +436,46 @@ async def test_consistent_rewrite_is_caught_by_the_checkpoint(client, token_for,
                                           [b64d(x) for x in p["proof"]]) or p["to"] == held_size
 
 
-async def test_truncation_is_caught(client, token_for, app, settings, monkeypatch, maker):
-    await add_people(client, token_for, 1)
-    size = (await client.get(f"{AUDIT}/checkpoint?format=json")).json()["tree_size"]
+async def test_the_database_refuses_update_and_delete_of_the_record(client, token_for, maker, integrate):
+    """Sequenced entries, tiles and checkpoints are insert-only, enforced by triggers in the database."""
+    # Enough entries for full tiles to exist (recorded as any domain does, then integrated).
     async with maker() as s:
+        for i in range(300):
+            await record(s, actor="test", action="test.filled", subject=f"test:{i}", data={"i": i},
+                         at=datetime.now(UTC))
+        await s.commit()
+    await integrate()
+    async with maker() as s:
+        assert (await s.execute(text("SELECT count(*) FROM audit_tiles"))).scalar_one() >= 1
+    statements = [
+        "UPDATE audit_entries SET action = 'x' WHERE seq = 1",
+        "DELETE FROM audit_entries WHERE seq = (SELECT max(seq) FROM audit_entries)",
+        "UPDATE audit_checkpoints SET note = 'x'",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_tiles SET root = hashes",
+        "DELETE FROM audit_tiles",
+    ]
+    for statement in statements:
+        async with maker() as s:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await s.execute(text(statement))
+            await s.rollback()
+    async with maker() as s:
+        tiles = (await s.execute(text("SELECT count(*) FROM audit_tiles"))).scalar_one()
+        size = (await s.execute(text("SELECT max(seq) FROM audit_entries"))).scalar_one()
+        assert tiles == size // 256 + size // 65536  # every full tile of every level, nothing deleted
+    v = await verify_api(client, token_for)
+    assert v["ok"] is True and v["tiles_checked"] == tiles
+
+
+async def test_truncation_is_caught(client, token_for, app, settings, monkeypatch, maker, integrate, tmp_path):
+    await add_people(client, token_for, 1)
+    await integrate()
+    key_name, keys = await published_key(client)
+    held = (await client.get(f"{AUDIT}/checkpoint")).text  # a client keeps the signed tree head
+    size, _ = checked_note(held, key_name, keys)
+    async with maker() as s:
+        await drop_guards(s)
         await s.execute(delete(AuditEntry).where(AuditEntry.seq == size))
         await s.commit()
     v = await verify_api(client, token_for)
@@ -417,14 +485,102 @@ async def test_truncation_is_caught(client, token_for, app, settings, monkeypatc
     assert r.status_code == 409 and r.json()["code"] == "AUDIT_LOG_INCONSISTENT"
 
 
-async def test_inclusion_for_subject(client, token_for, app, settings, clock, maker):
+async def test_truncation_with_its_checkpoints_is_caught_by_the_witnesses(client, token_for, app, settings,
+                                                                         monkeypatch, maker, integrate, tmp_path,
+                                                                         capsys):
+    """The attacker deletes the newest entries together with every checkpoint row that names them (and
+    any tile past the new end): the database is consistent with itself again. The witness file the
+    sequencer keeps outside the database, and a checkpoint a client kept, still name the longer log."""
+    await add_people(client, token_for, 2)
+    await integrate()
+    key_name, keys = await published_key(client)
+    held = (await client.get(f"{AUDIT}/checkpoint")).text
+    size, _ = checked_note(held, key_name, keys)
+    kept = tmp_path / "kept-checkpoint.txt"
+    kept.write_text(held, "utf-8")
+    async with maker() as s:
+        await drop_guards(s)
+        cut = size - 1
+        await s.execute(delete(AuditEntry).where(AuditEntry.seq > cut))
+        await s.execute(text("DELETE FROM audit_checkpoints WHERE tree_size > :n"), {"n": cut})
+        await s.execute(text("DELETE FROM audit_tiles WHERE (idx + 1) * 256 > :n AND level = 0"), {"n": cut})
+        await s.commit()
+    # Without any witness the log would look fine: every row left is consistent.
+    witness = settings.witness_path
+    saved = witness.read_text("utf-8")
+    witness.unlink()
+    v = await verify_api(client, token_for)
+    assert v["ok"] is True, v["problems"]
+    # The witness file names the longer tree.
+    witness.write_text(saved, "utf-8")
+    v = await verify_api(client, token_for)
+    assert v["ok"] is False
+    assert {"seq": None, "tree_size": size, "problem": "witness_beyond_log"} in v["problems"]
+    capsys.readouterr()
+    assert await run_cli(monkeypatch, settings) == 1
+    assert f"checkpoint {size}: witness_beyond_log" in capsys.readouterr().out
+    # A checkpoint a client kept does the same, even without the witness file.
+    witness.unlink()
+    assert await run_cli(monkeypatch, settings) == 0
+    assert await run_cli(monkeypatch, settings, "--checkpoint", str(kept)) == 1
+    # A forged note is not accepted as a witness.
+    forged = tmp_path / "forged.txt"
+    forged.write_text(held.replace(f"\n{size}\n", f"\n{size + 5}\n"), "utf-8")
+    capsys.readouterr()
+    assert await run_cli(monkeypatch, settings, "--checkpoint", str(forged)) == 1
+    assert "witness_signature" in capsys.readouterr().out
+
+
+async def test_verify_since_resumes_from_the_last_verified_checkpoint(client, token_for, settings, monkeypatch,
+                                                                      maker, integrate, capsys):
+    await add_people(client, token_for, 2)
+    await integrate()
+    capsys.readouterr()
+    assert await run_cli(monkeypatch, settings) == 0
+    first = capsys.readouterr().out
+    assert "(everything)" in first
+    await add_people(client, token_for, 2)
+    await integrate()
+    assert await run_cli(monkeypatch, settings, "--since") == 0
+    out = capsys.readouterr().out
+    assert "from tree size" in out and "2 entries read" in out, out
+    # A change after the verified checkpoint is still found by --since.
+    await add_people(client, token_for, 1)
+    await integrate()
+    async with maker() as s:
+        await drop_guards(s)
+        last = (await s.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()))).scalars().first()
+        await s.execute(update(AuditEntry).where(AuditEntry.seq == last.seq).values(actor="someone-else"))
+        await s.commit()
+    assert await run_cli(monkeypatch, settings, "--since") == 1
+    assert f"seq {last.seq}: leaf_hash" in capsys.readouterr().out
+    # Reordering two entries (their seqs swapped, hashes kept) is caught by a full run.
+    async with maker() as s:
+        a, b = 1, 2
+        await s.execute(text("UPDATE audit_entries SET seq = -1 WHERE seq = :a"), {"a": a})
+        await s.execute(text("UPDATE audit_entries SET seq = :a WHERE seq = :b"), {"a": a, "b": b})
+        await s.execute(text("UPDATE audit_entries SET seq = :b WHERE seq = -1"), {"b": b})
+        await s.commit()
+    capsys.readouterr()
+    assert await run_cli(monkeypatch, settings) == 1
+    out = capsys.readouterr().out
+    assert f"seq {a}: leaf_hash" in out and f"seq {b}: leaf_hash" in out
+
+
+async def test_inclusion_for_subject(client, token_for, app, settings, clock, maker, integrate):
     (pid,) = await add_people(client, token_for, 1)
     key_name, keys = await published_key(client)
+    seal = app.state["keys"].seal
     async with maker() as s:
         assert await inclusion_for_subject(s, "person:00000000-0000-0000-0000-000000000000") is None
-        found = await inclusion_for_subject(s, f"person:{pid}", seal=app.state["keys"].seal,
-                                            key_name=settings.origin, now=clock.now())
-        await s.commit()
+        # Recorded, not integrated yet: a signed promise at once, the proof later.
+        waiting = await inclusion_for_subject(s, f"person:{pid}", seal=seal, key_name=settings.origin, now=clock.now())
+    assert waiting["integrated"] is False and waiting["proof"] is None and waiting["checkpoint"] is None
+    assert waiting["entry"]["subject"] == f"person:{pid}" and waiting["promise"]["token"]
+    await integrate()
+    async with maker() as s:
+        found = await inclusion_for_subject(s, f"person:{pid}", seal=seal, key_name=settings.origin, now=clock.now())
+    assert found["integrated"] is True
     assert found["entry"]["subject"] == f"person:{pid}" and found["entry"]["action"] == "person.created"
     proof = found["proof"]
     size, root = checked_note(found["checkpoint"], key_name, keys)
@@ -432,12 +588,12 @@ async def test_inclusion_for_subject(client, token_for, app, settings, clock, ma
     assert b64d(proof["leaf_hash"]).hex() == found["entry"]["leaf_hash"]
     assert rfc9162_verify_inclusion(proof["leaf_index"], size, b64d(proof["leaf_hash"]),
                                     [b64d(x) for x in proof["audit_path"]], root)
-    # Without the keys: against the latest stored checkpoint that covers it.
+    # Without the keys: the same proof against the latest checkpoint.
     async with maker() as s:
         again = await inclusion_for_subject(s, f"person:{pid}")
     assert again["checkpoint"] == found["checkpoint"]
-    # An entry newer than every checkpoint, without keys: proven against the log, no note.
+    # An entry newer than every checkpoint, without keys: pending, and no promise can be signed.
     (pid2,) = await add_people(client, token_for, 1)
     async with maker() as s:
         fresh = await inclusion_for_subject(s, f"person:{pid2}")
-    assert fresh["checkpoint"] is None and fresh["proof"]["tree_size"] == fresh["entry"]["seq"]
+    assert fresh["integrated"] is False and fresh["promise"] is None and fresh["checkpoint"] is None
