@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from backend.audit.models import AuditEntry
+from backend.audit.models import AuditEntry, AuditPending
 from backend.core.checksums import make_id_number
 from backend.core.db import make_engine, make_sessionmaker, transaction
 from backend.credentials import service
@@ -87,10 +87,15 @@ async def demo_credential(client, token_for, username="sy.inspector.ft"):
 
 
 async def audit_actions(db, credential_id) -> list[str]:
+    """Recorded actions, oldest first: integrated ones in seq order, then pending ones in the id
+    order the sequencer will integrate them (the test app runs no sequencer)."""
+    subject = f"credential:{credential_id}"
     async with db() as s:
-        rows = await s.execute(select(AuditEntry.action).where(AuditEntry.subject == f"credential:{credential_id}")
+        rows = await s.execute(select(AuditEntry.action).where(AuditEntry.subject == subject)
                                .order_by(AuditEntry.seq))
-        return list(rows.scalars())
+        pending = await s.execute(select(AuditPending.action).where(AuditPending.subject == subject)
+                                  .order_by(AuditPending.id))
+        return [*rows.scalars(), *pending.scalars()]
 
 
 def ts(text: str) -> datetime:

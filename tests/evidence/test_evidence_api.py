@@ -138,7 +138,7 @@ def assert_error(r: Any, status: int, code: str) -> dict[str, Any]:
 # --- the main flow ------------------------------------------------------------------------------
 
 
-async def test_upload_read_custody_and_receipt(client, flow, up, token_for, clock, settings):
+async def test_upload_read_custody_and_receipt(client, flow, up, token_for, clock, settings, integrate):
     ins = await flow.started()
     iid = ins["id"]
     data = good_photo(clock)
@@ -222,7 +222,8 @@ async def test_upload_read_custody_and_receipt(client, flow, up, token_for, cloc
                          headers=token_for("sy.officer1"))
     assert [i["action"] for i in r.json()["items"]] == ["read_thumbnail"]
 
-    # The upload is in the audit chain.
+    # The upload is in the audit chain, once the sequencer integrated it.
+    await integrate()
     r = await client.get("/api/v1/audit?limit=500", headers=token_for("sy.admin"))
     assert r.status_code == 200, r.text
     assert any(e["action"] == "evidence.upload" and e["subject"] == f"evidence:{ev['id']}" for e in r.json()["items"])

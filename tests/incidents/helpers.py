@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.audit.models import AuditEntry
+from backend.audit.models import AuditEntry, AuditPending
 from backend.core.checksums import make_id_number
 from backend.core.db import make_engine
 
@@ -54,16 +54,21 @@ async def make_person(client: Any, token_for: Any, agency_code: str, role: str) 
 
 
 async def audit_actions(db_url: str, subject: str) -> list[str]:
-    """Actions recorded for `subject`, oldest first. Its own engine: the app's runs on another loop."""
+    """Actions recorded for `subject`, oldest first: those the sequencer integrated (in seq order),
+    then those still pending (in the id order it will integrate them; the test app runs no
+    sequencer). Its own engine: the app's runs on another loop."""
     engine = make_engine(db_url)
     try:
         async with engine.connect() as conn:
             rows = (await conn.execute(
                 select(AuditEntry.action).where(AuditEntry.subject == subject).order_by(AuditEntry.seq)
             )).scalars().all()
+            pending = (await conn.execute(
+                select(AuditPending.action).where(AuditPending.subject == subject).order_by(AuditPending.id)
+            )).scalars().all()
     finally:
         await engine.dispose()
-    return list(rows)
+    return [*rows, *pending]
 
 
 async def notifications_of(client: Any, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:

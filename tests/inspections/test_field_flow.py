@@ -13,7 +13,7 @@ from tests.inspections.helpers import RECORD, SITE_LAT, SITE_LON, Flow, at, posi
 pytestmark = pytest.mark.db
 
 
-async def test_full_field_flow(client, token_for, clock):
+async def test_full_field_flow(client, token_for, clock, integrate):
     flow = Flow(client, token_for, clock)
     officer1, officer2, ft = (token_for(u) for u in ("sy.officer1", "sy.officer2", "sy.inspector.ft"))
 
@@ -138,7 +138,8 @@ async def test_full_field_flow(client, token_for, clock):
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "finished" and r.json()["present"] == []
 
-    # The audit chain recorded every step and still verifies.
+    # The audit chain recorded every step (once the sequencer integrated them) and still verifies.
+    await integrate()
     r = await client.get("/api/v1/audit?limit=500", headers=token_for("sy.admin"))
     actions = [e["action"] for e in r.json()["items"]]
     for action in ("inspection.created", "inspection.checked_in", "inspection.credential_displayed",

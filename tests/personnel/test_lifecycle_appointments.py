@@ -63,7 +63,7 @@ async def test_qualification_refusals(client, token_for):
     assert missing.status_code == 404
 
 
-async def test_full_time_appointment_created_listed_and_audited(client, token_for, db_url):
+async def test_full_time_appointment_created_listed_and_audited(client, token_for, db_url, integrate):
     hr = token_for("sy.hr")
     person = await make_person(client, hr)
     await qualify(client, hr, person["id"])
@@ -78,6 +78,7 @@ async def test_full_time_appointment_created_listed_and_audited(client, token_fo
     assert again.status_code == 200 and again.json()["id"] == appointment["id"]
     listing = await client.get(f"/api/v1/people/{person['id']}/appointments", headers=hr)
     assert [a["id"] for a in listing.json()["items"]] == [appointment["id"]]
+    await integrate()
     async with db_session(db_url) as s:
         actions = (await s.execute(select(AuditEntry.action).where(AuditEntry.subject == f"person:{person['id']}"))).scalars().all()
     assert "appointment.created" in actions and "qualification.added" in actions

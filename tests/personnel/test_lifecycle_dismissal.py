@@ -32,7 +32,7 @@ async def verify(client, number):
     return r.json()["result"]
 
 
-async def test_dismissal_revokes_publishes_and_opens_checklist(client, token_for, db_url):
+async def test_dismissal_revokes_publishes_and_opens_checklist(client, token_for, db_url, integrate):
     ft = demo_id(FT)
     numbers = await credential_numbers(client, token_for, ft)
     assert numbers and all([await verify(client, n) == "valid" for n in numbers])
@@ -96,6 +96,7 @@ async def test_dismissal_revokes_publishes_and_opens_checklist(client, token_for
     assert (await client.get(f"/api/v1/dismissals/{dismissal['id']}",
                              headers=token_for("sy.officer1"))).status_code == 403
 
+    await integrate()
     async with db_session(db_url) as s:
         actions = set((await s.execute(select(AuditEntry.action))).scalars())
     assert {"person.dismissed", "dismissal.notice_published", "credential.revoked",
@@ -261,7 +262,7 @@ async def test_discipline_dismissal_through_misconduct(client, token_for):
     assert r.json()["dismissal"]["effective_date"]  # today by default
 
 
-async def test_concurrent_dismissals_make_one(client, token_for):
+async def test_concurrent_dismissals_make_one(client, token_for, integrate):
     new = demo_id("sy.inspector.new")
     hr = token_for("sy.hr")
     results = await asyncio.gather(*[
@@ -272,5 +273,6 @@ async def test_concurrent_dismissals_make_one(client, token_for):
     assert sorted(r.status_code for r in results) == [201, 409, 409]
     notices = (await client.get("/api/v1/public/dismissals")).json()["items"]
     assert len([n for n in notices if n["effective_date"] == "2026-12-01"]) == 1
+    await integrate()
     chain = await client.get("/api/v1/audit/verify", headers=token_for("sy.admin"))
     assert chain.status_code == 200 and chain.json()["ok"] is True

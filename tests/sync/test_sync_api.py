@@ -67,7 +67,7 @@ async def count(maker, model, *where):
         return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
 
 
-async def test_batch_applies_in_order_and_replays_whole(client, token_for, app, maker):
+async def test_batch_applies_in_order_and_replays_whole(client, token_for, app, maker, integrate):
     hr = token_for("sy.hr")
     ops = [op(body=b) for b in unique_people(3)]
     r = await client.post(SYNC, json={"device_id": "phone-1", "ops": ops}, headers=hr)
@@ -78,6 +78,7 @@ async def test_batch_applies_in_order_and_replays_whole(client, token_for, app, 
     assert all(x["replayed"] is False for x in results)
     assert [x["body"]["id_number"] for x in results] == [o["body"]["id_number"] for o in ops]
     people = await count(maker, Person)
+    await integrate()
     audits = await count(maker, AuditEntry)
     op_rows = await count(maker, SyncOp)
     assert op_rows == 3
@@ -93,6 +94,7 @@ async def test_batch_applies_in_order_and_replays_whole(client, token_for, app, 
         (x["op_id"], x["status"], x["body"]) for x in results]
     assert all(x["replayed"] is True for x in replay)
     assert await count(maker, Person) == people
+    assert await integrate() == 0  # the replay recorded nothing new
     assert await count(maker, AuditEntry) == audits
     assert await count(maker, SyncOp) == op_rows
 
@@ -103,7 +105,7 @@ async def test_batch_applies_in_order_and_replays_whole(client, token_for, app, 
     assert row.applied_at is not None and row.device_id == "phone-1" and row.status_code == 201
 
 
-async def test_concurrent_overlapping_batches_apply_each_op_once(client, token_for, app, maker):
+async def test_concurrent_overlapping_batches_apply_each_op_once(client, token_for, app, maker, integrate):
     hr = token_for("sy.hr")
     ops = [op(body=b) for b in unique_people(12)]
     people = await count(maker, Person)
@@ -122,6 +124,7 @@ async def test_concurrent_overlapping_batches_apply_each_op_once(client, token_f
     assert all(len(ids) == 1 for ids in by_op.values())
     assert len(by_op) == 12
     assert await count(maker, Person) == people + 12
+    await integrate()
     assert await count(maker, AuditEntry, AuditEntry.action == "person.created") == created + 12
     assert await count(maker, SyncOp) == 12
     # Exactly one of the three calls applied each op; the others answered with its stored result.
@@ -386,10 +389,11 @@ async def test_transient_results_are_not_stored(client, token_for, app, settings
     assert r.json()["results"][0]["status"] == 201
 
 
-async def test_sync_batch_is_audited_with_recorded_at(client, token_for, app, maker):
+async def test_sync_batch_is_audited_with_recorded_at(client, token_for, app, maker, integrate):
     hr = token_for("sy.hr")
     o = op(recorded_at="2026-11-20T09:30:00+08:00")
     await client.post(SYNC, json={"device_id": "phone-9", "ops": [o]}, headers=hr)
+    await integrate()
     async with maker() as s:
         entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "sync.batch")
                                  .order_by(AuditEntry.seq.desc()))).scalars().first()
