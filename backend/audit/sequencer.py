@@ -11,7 +11,7 @@ transaction is already exclusive), so an operator's `fieldcheck audit integrate`
 sequencer can coexist. Which process runs the loop is decided separately: on PostgreSQL the holder
 of a session-level advisory lock on a dedicated connection (the lock goes with the connection when
 its process dies, and another worker, retrying every second, takes over); on SQLite the process
-holding an exclusive lock on a file in the data directory.
+holding an exclusive lock on a file beside the database file.
 
 Commit order is not id order: a pending row with a lower id can commit after a higher one has been
 sequenced. It is simply sequenced in a later round; the log's order is the order of integration.
@@ -169,7 +169,9 @@ class Sequencer:
             await self._rounds(async_sessionmaker(bind=conn, expire_on_commit=False))
 
     async def _run_sqlite(self) -> None:
-        with _file_lock(Path(self.settings.data_dir) / "audit-sequencer.lock") as held:
+        # One sequencer per database file: the lock sits beside it.
+        database = self.engine.url.database or str(Path(self.settings.data_dir) / "fieldcheck.db")
+        with _file_lock(Path(f"{database}.sequencer.lock")) as held:
             if not held:
                 return
             self.leading = True
