@@ -35,8 +35,8 @@ async def delete_pending(session: AsyncSession, ids: Sequence[int]) -> None:
         await session.execute(delete(AuditPending).where(AuditPending.id.in_(ids[start:start + _DELETE_CHUNK])))
 
 
-async def pending_count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(AuditPending))).scalar_one())
+async def any_pending(session: AsyncSession) -> bool:
+    return (await session.execute(select(AuditPending.id).limit(1))).first() is not None
 
 
 async def latest_pending_for_subject(session: AsyncSession, subject: str) -> AuditPending | None:

@@ -44,6 +44,7 @@ from backend.audit.service import (
     restore,
 )
 from backend.core.clock import Clock
+from backend.core.db import make_sessionmaker
 from backend.core.signing import KeyRing
 from backend.settings import Settings
 
@@ -122,9 +123,10 @@ async def integrate_all(maker: async_sessionmaker[AsyncSession], *, seal: KeyRin
 
 
 def round_interval(settings: Settings) -> float:
-    """Seconds between rounds: a quarter of the maximum merge delay, so an entry committed just after
-    a round started is integrated well within the delay even when one round is slow."""
-    return max(0.02, settings.audit_max_merge_delay_ms / 4000)
+    """Seconds between rounds: a tenth of the maximum merge delay (100 ms at 1 s), so an entry
+    committed just after a round started is integrated well within the delay even when rounds are
+    slowed down by a busy machine. An idle round is one indexed query."""
+    return max(0.02, settings.audit_max_merge_delay_ms / 10_000)
 
 
 class Sequencer:
@@ -149,11 +151,19 @@ class Sequencer:
             self.leading = False
             await asyncio.sleep(1.0)
 
-    async def _rounds(self, maker: async_sessionmaker[AsyncSession]) -> None:
+    async def _rounds(self, maker: async_sessionmaker[AsyncSession],
+                      probe: async_sessionmaker[AsyncSession]) -> None:
         interval = round_interval(self.settings)
+        # The first round also signs a checkpoint for a log that has none for its size (a fresh or
+        # upgraded database); after that a round runs only when something is pending.
+        await integrate_once(maker, seal=self.seal, settings=self.settings, clock=self.clock)
         while True:
-            result = await integrate_once(maker, seal=self.seal, settings=self.settings, clock=self.clock)
-            if result.integrated < BATCH:
+            async with probe() as session:
+                waiting = await repository.any_pending(session)
+            result = None
+            if waiting:
+                result = await integrate_once(maker, seal=self.seal, settings=self.settings, clock=self.clock)
+            if result is None or result.integrated < BATCH:
                 await asyncio.sleep(interval)
 
     async def _run_postgresql(self) -> None:
@@ -166,7 +176,8 @@ class Sequencer:
             self.leading = True
             log.info("audit sequencer: leading (pid %d)", os.getpid())
             # Rounds run on the lock's own connection: if it breaks, the lock is gone and so are we.
-            await self._rounds(async_sessionmaker(bind=conn, expire_on_commit=False))
+            conn_maker = async_sessionmaker(bind=conn, expire_on_commit=False)
+            await self._rounds(conn_maker, conn_maker)
 
     async def _run_sqlite(self) -> None:
         # One sequencer per database file: the lock sits beside it.
@@ -176,7 +187,8 @@ class Sequencer:
                 return
             self.leading = True
             log.info("audit sequencer: leading (pid %d)", os.getpid())
-            await self._rounds(self.maker)
+            # The idle check must not take SQLite's write lock (sessions begin IMMEDIATE otherwise).
+            await self._rounds(self.maker, make_sessionmaker(self.engine, read_only=True))
 
 
 @contextlib.contextmanager
