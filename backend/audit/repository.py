@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy import and_, case, delete, func, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.models import AuditCheckpoint, AuditEntry, AuditPending, AuditTile
@@ -139,6 +139,28 @@ async def full_tiles(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> 
     query = select(AuditTile.level, AuditTile.idx, AuditTile.hashes).where(
         or_(*(and_(AuditTile.level == level, AuditTile.idx == idx) for level, idx in wanted)))
     return {(int(level), int(idx)): bytes(hashes) for level, idx, hashes in (await session.execute(query)).all()}
+
+
+async def tile_rows(session: AsyncSession, full: Iterable[tuple[int, int]],
+                    roots_of: Iterable[tuple[int, int, int]]) -> tuple[dict[tuple[int, int], bytes],
+                                                                       dict[tuple[int, int], bytes]]:
+    """In one query: the hashes of the tiles `full` ((level, idx)), and the roots of the tiles of
+    `roots_of` ((level, first idx, last idx)). Returns ({(level, idx): hashes}, {(level, idx): root});
+    a tile's 8 KiB of hashes is only read where asked for."""
+    full_conds = [and_(AuditTile.level == level, AuditTile.idx == idx) for level, idx in full]
+    root_conds = [and_(AuditTile.level == level, AuditTile.idx >= first, AuditTile.idx <= last)
+                  for level, first, last in roots_of]
+    if not full_conds and not root_conds:
+        return {}, {}
+    wanted_hashes = case((or_(*full_conds), AuditTile.hashes), else_=None) if full_conds else null()
+    query = select(AuditTile.level, AuditTile.idx, AuditTile.root, wanted_hashes).where(or_(*full_conds, *root_conds))
+    blobs: dict[tuple[int, int], bytes] = {}
+    roots: dict[tuple[int, int], bytes] = {}
+    for level, idx, root, hashes in (await session.execute(query)).all():
+        roots[(int(level), int(idx))] = bytes(root)
+        if hashes is not None:
+            blobs[(int(level), int(idx))] = bytes(hashes)
+    return blobs, roots
 
 
 async def tiles_of_level(session: AsyncSession, level: int, first: int, limit: int) -> Sequence[AuditTile]:

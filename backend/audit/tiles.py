@@ -77,14 +77,34 @@ class TileReader:
         self._session = session
         self._tiles: dict[tuple[int, int], list[bytes]] = {}
 
-    async def load(self, ranges: Iterable[tuple[int, int]]) -> None:
-        """Fetch every tile the MTHs of these leaf ranges need: one query for the full tiles, one per
-        partial right-edge tile."""
+    async def load(self, ranges: Iterable[tuple[int, int]], stored_size: int) -> None:
+        """Fetch every tile the MTHs of these leaf ranges need, knowing the stored tree has
+        `stored_size` leaves (so which tiles are full): one query for the full tiles and the right
+        edges of the upper levels, and one more only if a node lies in the right edge of level 0."""
         wanted = {(level, idx) for lo, hi in ranges for h, i in merkle.perfect_subtrees(lo, hi)
                   for level, idx, _, _ in [_tile_of(h, i)]} - self._tiles.keys()
-        for key, blob in (await repository.full_tiles(self._session, wanted)).items():
-            self._tiles[key] = split_hashes(blob)
+        full = {(level, idx) for level, idx in wanted
+                if (idx + 1) * TILE_WIDTH <= stored_size >> (TILE_HEIGHT * level)}
+        # The right edge of level L > 0 is the roots of the full tiles of level L-1 past its last full tile.
+        edges = sorted((level, idx) for level, idx in wanted - full if level > 0)
+        blobs, roots = await repository.tile_rows(
+            self._session, full, [(level - 1, idx * TILE_WIDTH, idx * TILE_WIDTH + TILE_WIDTH - 1)
+                                  for level, idx in edges])
+        for key in full:
+            if key in blobs:
+                self._tiles[key] = split_hashes(blobs[key])
+        for level, idx in edges:
+            first = idx * TILE_WIDTH
+            entries = []
+            for j in range(first, first + TILE_WIDTH):
+                root = roots.get((level - 1, j))
+                if root is None:
+                    break
+                entries.append(root)
+            self._tiles[(level, idx)] = entries
         for level, idx in sorted(wanted - self._tiles.keys()):
+            # Level 0's right edge (leaf hashes of the newest entries), or a tile the store lacks
+            # (then read as it stands, and a proof needing more of it fails with LookupError).
             self._tiles[(level, idx)] = await level_hashes(
                 self._session, level, idx * TILE_WIDTH, idx * TILE_WIDTH + TILE_WIDTH - 1)
 
@@ -102,20 +122,23 @@ class TileReader:
         return [self.range_root(lo, hi) for lo, hi in ranges]
 
 
-async def inclusion_path(session: AsyncSession, index: int, tree_size: int) -> tuple[list[bytes], bytes, bytes]:
-    """(audit path, leaf hash, root) of leaf `index` in the tree of `tree_size` leaves."""
+async def inclusion_path(session: AsyncSession, index: int, tree_size: int,
+                         stored_size: int | None = None) -> tuple[list[bytes], bytes, bytes]:
+    """(audit path, leaf hash, root) of leaf `index` in the tree of `tree_size` leaves; `stored_size`
+    (default `tree_size`) is how many leaves the stored tree has."""
     ranges = merkle.inclusion_ranges(index, tree_size)
     reader = TileReader(session)
-    await reader.load([*ranges, (index, index + 1), (0, tree_size)])
+    await reader.load([*ranges, (index, index + 1), (0, tree_size)], stored_size or tree_size)
     return reader.hashes(ranges), reader.range_root(index, index + 1), reader.range_root(0, tree_size)
 
 
-async def consistency_path(session: AsyncSession, old_size: int, new_size: int) -> tuple[list[bytes], bytes, bytes]:
+async def consistency_path(session: AsyncSession, old_size: int, new_size: int,
+                           stored_size: int | None = None) -> tuple[list[bytes], bytes, bytes]:
     """(proof, old root, new root) between two tree sizes."""
     ranges = merkle.consistency_ranges(old_size, new_size)
     reader = TileReader(session)
     roots = [(0, s) for s in (old_size, new_size) if s > 0]
-    await reader.load([*ranges, *roots])
+    await reader.load([*ranges, *roots], stored_size or new_size)
     old_root = reader.range_root(0, old_size) if old_size else merkle.EMPTY_ROOT
     new_root = reader.range_root(0, new_size) if new_size else merkle.EMPTY_ROOT
     return reader.hashes(ranges), old_root, new_root

@@ -536,3 +536,49 @@ def test_trivial_consistency_cases_are_strict() -> None:
     assert not merkle.verify_consistency(3, 3, root, flip(root), [])
     assert not merkle.verify_consistency(3, 3, root, root, [root])
     assert not merkle.verify_consistency(1, 3, hashes[0], root, [])
+
+
+def test_fast_canonical_form_is_rfc8785() -> None:
+    """The audit log's fast path for float-free data gives the same bytes as the RFC 8785 encoder
+    (with its sorted-JSON fallback beyond 2^53, as entries were always hashed)."""
+    import random
+
+    import rfc8785
+
+    from backend.audit.service import canonical
+    from backend.core.idempotency import canonical_json
+
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(0x80)] + ["é", "审", "\u2028", "\u2029", "\x7f", "😀", "\ufeff"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+
+    def value(depth: int = 0) -> object:
+        kind = rng.randrange(7 if depth < 3 else 4)
+        if kind == 0:
+            return text()
+        if kind == 1:
+            return rng.choice([0, -1, 1, 2**53, -(2**53), rng.randint(-10**12, 10**12)])
+        if kind == 2:
+            return rng.choice([True, False, None])
+        if kind == 3:
+            return text()
+        if kind in (4, 5):
+            return {"".join(rng.choice("abcdefXYZ_09-") for _ in range(rng.randint(0, 6))): value(depth + 1)
+                    for _ in range(rng.randint(0, 5))}
+        return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+
+    for _ in range(3000):
+        v = value()
+        assert canonical(v) == canonical_json(v), v
+        if not any(isinstance(x, int) and abs(x) >= 2**53 for x in _leaves(v)):
+            assert canonical(v) == rfc8785.dumps(v), v
+
+
+def _leaves(v: object) -> list[object]:
+    if isinstance(v, dict):
+        return [x for item in v.values() for x in _leaves(item)]
+    if isinstance(v, list):
+        return [x for item in v for x in _leaves(item)]
+    return [v]
