@@ -1,4 +1,5 @@
-"""Idempotent creates: one mechanism for every POST.
+"""Idempotent creates: one mechanism for every POST, used by the services (so the HTTP endpoint
+and an offline op replayed by /sync run the same code).
 
 A create is keyed by the client-generated `id` in its body (offline-created objects) and/or by the
 `Idempotency-Key` header. The first request stores its response under each key in the same
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import rfc8785
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.exc import IntegrityError
@@ -127,3 +130,53 @@ async def run_idempotent(
 
 async def stored_outcome(session: AsyncSession, key: str) -> IdempotencyRecord | None:
     return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key))).scalar_one_or_none()
+
+
+def _is_primary_key_collision(exc: IntegrityError) -> bool:
+    # SQLite names "<table>.id", PostgreSQL the constraint "pk_<table>" (or "<table>_pkey").
+    return bool(re.search(r'\.id\b|"pk_|_pkey"', str(exc.orig)))
+
+
+async def once(
+    session: AsyncSession,
+    *,
+    actor: str,
+    entity: str,
+    scope: str,
+    data: Any,
+    header_key: str | None,
+    now: datetime,
+    create: Callable[[], Awaitable[Any]],
+    status: int = 201,
+) -> Outcome:
+    """Run a use case at most once per client `id` (in `data`) and per `Idempotency-Key`
+    (`header_key`), the way every service's command does it.
+
+    `create()` returns a Struct; the outcome carries it as JSON-able builtins with `status`
+    (201 for creates, 200 for state changes) the first time, 200 and the stored body on a replay.
+    `scope` names the target (e.g. "inspection:<id>/check-ins"): the same id sent to another
+    target is a different request. Offline ops pass no header key: the sync ledger row, written
+    in the same transaction, is their once-only record."""
+    body = msgspec.to_builtins(data) if data is not None else None
+    client_id = body.get("id") if isinstance(body, dict) else None
+    keys = keys_for(entity=entity, client_id=client_id, header_key=header_key, actor=actor)
+
+    async def run() -> tuple[int, Any]:
+        if client_id is None:
+            return status, msgspec.to_builtins(await create())
+        try:
+            # A savepoint: a client id that names an object created without it (or as another kind
+            # of object) collides on the primary key. That is the client's conflict, not a 500.
+            async with session.begin_nested():
+                result = msgspec.to_builtins(await create())
+        except IntegrityError as exc:
+            if not _is_primary_key_collision(exc):
+                raise
+            raise Conflict(
+                "This id is already used by another object", "该 ID 已被另一个对象使用", code="ID_CONFLICT",
+                detail={"key": f"id:{client_id}"},
+            ) from exc
+        return status, result
+
+    return await run_idempotent(session, keys=keys, fingerprint=request_fingerprint("POST", scope, body),
+                                actor=actor, now=now, create=run)
