@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, UTCDateTime
-from backend.core.errors import Conflict
+from backend.core.errors import Conflict, DomainError
 
 
 class IdempotencyRecord(Base):
@@ -81,8 +81,11 @@ def _conflict(key: str) -> Conflict:
 
 
 async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, actor: str) -> Outcome | None:
+    result = await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
+                                   .execution_options(populate_existing=True))
+    rows = {row.key: row for row in result.scalars()}
     for key in keys:
-        row = await stored_outcome(session, key)
+        row = rows.get(key)
         if row is None:
             continue
         # Another caller replaying someone's id gets a conflict, never the first caller's response.
@@ -100,31 +103,40 @@ async def run_idempotent(
     actor: str,
     now: datetime,
     create: Callable[[], Awaitable[tuple[int, Any]]],
+    client_id: Any | None = None,
 ) -> Outcome:
-    """Run `create` at most once per key. `create` returns (status, JSON-able body)."""
+    """Run `create` at most once per key. `create` returns (status, JSON-able body).
+
+    The effect and its records are written in one savepoint, records last, with their final
+    answer (one INSERT, no placeholder to update). A concurrent duplicate on PostgreSQL blocks on
+    the first one's rows (the records' primary key, the client id's, or a row lock its effect
+    takes), then fails or is refused; either way the first one's committed record is then there
+    and is answered."""
     if not keys:
         status, body = await create()
         return Outcome(status, body, False)
     found = await _lookup(session, keys, fingerprint, actor)
     if found is not None:
         return found
-    records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=0, response=None,
-                                 created_at=now) for k in keys]
     try:
         async with session.begin_nested():
+            status, body = await create()
+            records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=status,
+                                         response=body, created_at=now) for k in keys]
             session.add_all(records)
             await session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key committed first (PostgreSQL made us wait for it).
+    except (IntegrityError, DomainError) as exc:
         found = await _lookup(session, keys, fingerprint, actor)
         if found is not None:
             return found
+        if isinstance(exc, IntegrityError) and client_id is not None and _is_primary_key_collision(exc):
+            # A client id that names an object created without it (or as another kind of object):
+            # the client's conflict, not a 500.
+            raise Conflict("This id is already used by another object", "该 ID 已被另一个对象使用",
+                           code="ID_CONFLICT", detail={"key": f"id:{client_id}"}) from exc
         raise
-    status, body = await create()
     for rec in records:
-        rec.status_code = status
-        rec.response = body
-    await session.flush()
+        session.expunge(rec)
     return Outcome(status, body, False)
 
 
@@ -162,21 +174,7 @@ async def once(
     keys = keys_for(entity=entity, client_id=client_id, header_key=header_key, actor=actor)
 
     async def run() -> tuple[int, Any]:
-        if client_id is None:
-            return status, msgspec.to_builtins(await create())
-        try:
-            # A savepoint: a client id that names an object created without it (or as another kind
-            # of object) collides on the primary key. That is the client's conflict, not a 500.
-            async with session.begin_nested():
-                result = msgspec.to_builtins(await create())
-        except IntegrityError as exc:
-            if not _is_primary_key_collision(exc):
-                raise
-            raise Conflict(
-                "This id is already used by another object", "该 ID 已被另一个对象使用", code="ID_CONFLICT",
-                detail={"key": f"id:{client_id}"},
-            ) from exc
-        return status, result
+        return status, msgspec.to_builtins(await create())
 
     return await run_idempotent(session, keys=keys, fingerprint=request_fingerprint("POST", scope, body),
-                                actor=actor, now=now, create=run)
+                                actor=actor, now=now, create=run, client_id=client_id)

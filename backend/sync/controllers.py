@@ -32,7 +32,8 @@ class SyncController(Controller):
         # The principal was loaded once, in this request's transaction. End it: the ops run in
         # transactions of their own, and on SQLite an open one here would hold the write lock.
         await session.commit()
-        outcomes = await service.run_batch(request.app.state.sessionmaker, principal=principal,
+        state = request.app.state
+        outcomes = await service.run_batch(state.sessionmaker, state.read_sessionmaker, principal=principal,
                                            device_id=data.device_id, ops=data.ops, clock=clock, keys=signing_keys,
                                            settings=settings)
         return SyncResponse(results=[SyncResult(op_id=o.op_id, status=o.status, body=o.body, replayed=o.replayed)

@@ -2,9 +2,11 @@
 function as its HTTP endpoint (backend/sync/commands.py, an allowlist).
 
 How a batch is applied
-- The caller's principal is loaded once, by the /sync request itself. Ops then run in short
-  transactions of a few ops each ("chunks"): a chunk commits once it has held the database for
-  CHUNK_BUDGET_S, so on SQLite other requests get the write lock between chunks.
+- The caller's principal is loaded once, by the /sync request itself, and the ledger rows of all
+  the batch's ops are read once. Ops then run in short transactions of a few ops each ("chunks"):
+  a chunk commits once it has held the database for CHUNK_BUDGET_S, so on SQLite other requests
+  get the write lock between chunks. The batch's own audit entry (device, recorded_at of each
+  applied op) is written at the end; each command audits its act in the op's own savepoint.
 - Each op runs in a savepoint, and its ledger row (`sync_ops`, keyed by op_id) is inserted inside
   that savepoint after the effect: the effect and "applied" commit together or not at all. A crash
   (even kill -9) leaves each op either applied with its row or not applied without one; a replay
@@ -63,8 +65,6 @@ MAX_OPS = 500
 #: A chunk's transaction commits once it has run this long: the SQLite write lock is never held
 #: much longer at a time (one op more at most), and a crash loses at most one chunk of work.
 CHUNK_BUDGET_S = 0.04
-#: Ledger rows of this many upcoming ops are read with one statement.
-LOOKAHEAD = 64
 #: PostgreSQL deadlock / serialization failure: the chunk is rolled back whole and run again.
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 _CHUNK_RETRIES = 3
@@ -190,9 +190,10 @@ def _decode(command: commands.OfflineCommand, body: Any) -> Any:
 
 
 class _Batch:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], principal: Principal, device_id: str, clock: Clock,
-                 keys: Keys, settings: Settings) -> None:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], read_maker: async_sessionmaker[AsyncSession],
+                 principal: Principal, device_id: str, clock: Clock, keys: Keys, settings: Settings) -> None:
         self.maker = maker
+        self.read_maker = read_maker
         self.principal = principal
         self.caller = principal.actor
         self.device_id = device_id
@@ -203,15 +204,32 @@ class _Batch:
         self.stored: dict[uuid.UUID, _Stored] = {}
 
     async def run(self, ops: Sequence[SyncOpIn]) -> list[OpOutcome]:
+        # The ledger rows of every op of the batch, read once without the write lock: most ops of a
+        # retried batch are replays. An op another connection applies after this read is caught by
+        # the primary key when its row is inserted.
+        async with self.read_maker() as session:
+            known = await repository.get_many(session, {op.op_id for op in ops})
         outcomes: list[OpOutcome] = []
+        applied: list[tuple[SyncOpIn, OpOutcome]] = []
         while len(outcomes) < len(ops):
-            outcomes.extend(await self._chunk_with_retry(ops, len(outcomes)))
+            outcomes.extend(await self._chunk_with_retry(ops, len(outcomes), known, applied))
+        if applied:
+            # The commands audit the acts; this entry adds what only sync knows: the device and
+            # when the phone says each act happened.
+            async with transaction(self.maker) as session:
+                await record(session, actor=self.caller, action="sync.batch", subject=f"device:{self.device_id}",
+                             at=self.clock.now(), data={
+                                 "device_id": self.device_id,
+                                 "ops": [{"op_id": str(op.op_id), "method": op.method, "path": op.path,
+                                          "status": out.status, "recorded_at": iso_utc(op.recorded_at)}
+                                         for op, out in applied]})
         return outcomes
 
-    async def _chunk_with_retry(self, ops: Sequence[SyncOpIn], start: int) -> list[OpOutcome]:
+    async def _chunk_with_retry(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
+                                applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
         for attempt in range(_CHUNK_RETRIES + 1):
             try:
-                return await self._chunk(ops, start)
+                return await self._chunk(ops, start, known, applied)
             except DBAPIError as exc:
                 state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
                 if state not in _RETRY_SQLSTATES or attempt == _CHUNK_RETRIES:
@@ -219,34 +237,25 @@ class _Batch:
                 log.info("sync chunk at op %d rolled back (%s); running it again", start, state)
         raise AssertionError("unreachable")
 
-    async def _chunk(self, ops: Sequence[SyncOpIn], start: int) -> list[OpOutcome]:
+    async def _chunk(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
+                     applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
         """Ops from `start` in one transaction, until the chunk budget is spent."""
         staged: dict[uuid.UUID, _Stored] = {}
-        applied: list[tuple[SyncOpIn, OpOutcome]] = []
+        done: list[tuple[SyncOpIn, OpOutcome]] = []
         outcomes: list[OpOutcome] = []
         async with transaction(self.maker) as session:
             began = time.monotonic()
             ctx = Ctx(session=session, principal=self.principal, clock=self.clock, keys=self.keys,
                       settings=self.settings)
-            window = ops[start:start + LOOKAHEAD]
-            known = await repository.get_many(session, {op.op_id for op in window if op.op_id not in self.stored})
-            for op in window:
+            for op in ops[start:]:
                 outcome = await self._one(ctx, op, known, staged)
                 outcomes.append(outcome)
                 if not outcome.replayed and 200 <= outcome.status < 300 and op.op_id in staged:
-                    applied.append((op, outcome))
+                    done.append((op, outcome))
                 if time.monotonic() - began > CHUNK_BUDGET_S:
                     break
-            if applied:
-                # The commands audit the acts; this entry adds what only sync knows: the device and
-                # when the phone says each act happened. Same transaction as the acts.
-                await record(session, actor=self.caller, action="sync.batch", subject=f"device:{self.device_id}",
-                             at=self.clock.now(), data={
-                                 "device_id": self.device_id,
-                                 "ops": [{"op_id": str(op.op_id), "method": op.method, "path": op.path,
-                                          "status": out.status, "recorded_at": iso_utc(op.recorded_at)}
-                                         for op, out in applied]})
         self.stored.update(staged)
+        applied.extend(done)
         return outcomes
 
     def _earlier(self, op_id: uuid.UUID, known: dict[uuid.UUID, SyncOp],
@@ -355,11 +364,13 @@ class _Batch:
         return _substitute(op.path, ids), _substitute(op.body, ids)
 
 
-async def run_batch(maker: async_sessionmaker[AsyncSession], *, principal: Principal, device_id: str,
-                    ops: Sequence[SyncOpIn], clock: Clock, keys: Keys, settings: Settings) -> list[OpOutcome]:
-    """Apply `ops` in order, each once; one outcome per op, in order."""
+async def run_batch(maker: async_sessionmaker[AsyncSession], read_maker: async_sessionmaker[AsyncSession], *,
+                    principal: Principal, device_id: str, ops: Sequence[SyncOpIn], clock: Clock, keys: Keys,
+                    settings: Settings) -> list[OpOutcome]:
+    """Apply `ops` in order, each once; one outcome per op, in order. `read_maker` makes sessions
+    that read without taking SQLite's write lock."""
     _validate(ops)
-    return await _Batch(maker, principal, device_id, clock, keys, settings).run(ops)
+    return await _Batch(maker, read_maker, principal, device_id, clock, keys, settings).run(ops)
 
 
 async def record_direct_op(session: AsyncSession, *, op_id: uuid.UUID, caller: str, method: str, path: str,
