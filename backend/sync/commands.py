@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.core.idempotency import Outcome
+from backend.evidence import commands as evidence
+from backend.evidence.schemas import EvidenceDeclare
 from backend.incidents import commands as incidents
 from backend.incidents.schemas import ActionCreate, IncidentCreate
 from backend.inspections import commands as inspections
@@ -41,6 +43,9 @@ class OfflineCommand:
     body: type[Any] | None
     #: The endpoint's command function: (ctx, *uuid path parameters[, body]) -> Outcome.
     run: Callable[..., Awaitable[Outcome]]
+    #: (caller, path parameters, raw body) -> the op's ledger fingerprint, when it is not the
+    #: request as sent (a photo's metadata op: the same as its upload's, see sync/ledger.py).
+    fingerprint: Callable[[str, tuple[uuid.UUID, ...], Any], str] | None = None
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -59,6 +64,8 @@ COMMANDS: tuple[OfflineCommand, ...] = (
     OfflineCommand("PUT", "documents/{}", DocumentUpdate, inspections.update_document),
     OfflineCommand("POST", "documents/{}/corrections", CorrectionCreate, inspections.correct_document),
     OfflineCommand("POST", "documents/{}/signatures", SignatureCreate, inspections.sign),
+    OfflineCommand("POST", "inspections/{}/evidence", EvidenceDeclare, evidence.declare_photo,
+                   evidence.declare_fingerprint),
     OfflineCommand("POST", "incidents", IncidentCreate, incidents.report),
     OfflineCommand("POST", "incidents/{}/actions", ActionCreate, incidents.add_action),
     OfflineCommand("POST", "supervision/submissions", SubmissionCreate, supervision.submit),

@@ -31,7 +31,6 @@ References between ops and uploads ("metadata and file in either order")
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -42,7 +41,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import rfc8785
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +54,7 @@ from backend.core.http import validation_error_items
 from backend.core.signing import Keys
 from backend.settings import Settings
 from backend.sync import commands, repository
+from backend.sync.ledger import AWAITING_UPLOAD, fingerprint, op_id_from_idempotency_key, record_direct_op
 from backend.sync.models import SyncOp
 from backend.sync.schemas import SyncOpIn, SyncOpRead
 
@@ -102,21 +101,6 @@ def error_body(exc: DomainError) -> dict[str, Any]:
 def idempotency_key(op_id: uuid.UUID) -> str:
     """The Idempotency-Key a direct upload belonging to an op carries."""
     return f"op:{op_id}"
-
-
-def op_id_from_idempotency_key(key: str | None) -> uuid.UUID | None:
-    """The op_id of an `Idempotency-Key: op:<uuid>` header, else None (for upload endpoints)."""
-    if not key or not key.startswith("op:"):
-        return None
-    try:
-        return uuid.UUID(key[3:])
-    except ValueError:
-        return None
-
-
-def fingerprint(caller: str, method: str, path: str, body: Any) -> str:
-    payload = {"caller": caller, "method": method, "path": path, "body": body}
-    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
 
 
 def _conflict_body(op_id: uuid.UUID) -> dict[str, Any]:
@@ -276,7 +260,7 @@ class _Batch:
     async def _one(self, ctx: Ctx, op: SyncOpIn, known: dict[uuid.UUID, SyncOp],
                    staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
         try:
-            fp = fingerprint(self.caller, op.method, op.path, op.body)
+            fp = self._fingerprint(op)
         except ValueError:  # numbers JSON cannot carry exactly (RFC 8785: beyond ±2^53)
             bad = Unprocessable("The op's body has numbers outside the JSON safe range", "操作内容中的数字超出范围")
             return OpOutcome(op.op_id, bad.http_status, error_body(bad), False)
@@ -318,6 +302,15 @@ class _Batch:
                                                              row.response))
         staged[op.op_id] = _Stored(self.caller, fp, result.status_code, result.body)
         return OpOutcome(op.op_id, result.status_code, result.body, False)
+
+    def _fingerprint(self, op: SyncOpIn) -> str:
+        try:
+            named = commands.match(op.method, op.path)
+        except commands.NotAllowed:
+            named = None  # not a command (or a path with `$op:` in it): the request as sent
+        if named is not None and named.command.fingerprint is not None:
+            return named.command.fingerprint(self.caller, named.params, op.body)
+        return fingerprint(self.caller, op.method, op.path, op.body)
 
     def _row(self, op: SyncOpIn, fp: str, status: int, body: Any, now: datetime) -> SyncOp:
         return SyncOp(op_id=op.op_id, caller=self.caller, device_id=self.device_id, method=op.method, path=op.path,
@@ -373,31 +366,16 @@ async def run_batch(maker: async_sessionmaker[AsyncSession], read_maker: async_s
     return await _Batch(maker, read_maker, principal, device_id, clock, keys, settings).run(ops)
 
 
-async def record_direct_op(session: AsyncSession, *, op_id: uuid.UUID, caller: str, method: str, path: str,
-                           request: Any, status: int, response: Any, device_id: str, recorded_at: datetime,
-                           now: datetime) -> None:
-    """Enter a directly sent request that belongs to an op (a multipart upload carrying
-    `Idempotency-Key: op:<op_id>`) into the op ledger, in the caller's transaction, so that other ops
-    can name its result (`$op:<op_id>`) and `GET /api/v1/sync/ops/{op_id}` reports it. `request` is
-    whatever identifies the upload's content (e.g. {"sha256": ..., "inspection_id": ...}). Raises
-    409 ID_CONFLICT if the op_id already names another request."""
-    fp = fingerprint(caller, method, path, request)
-    existing = await repository.get(session, op_id)
-    if existing is None:
-        await repository.insert(session, SyncOp(
-            op_id=op_id, caller=caller, device_id=device_id, method=method, path=path, request_sha256=fp,
-            status_code=status, response=response, recorded_at=recorded_at, applied_at=now))
-        return
-    if existing.request_sha256 != fp or existing.caller != caller:
-        raise Conflict("This op_id was already used for a different request", "该操作编号已用于另一个不同的请求",
-                       code="ID_CONFLICT", detail={"op_id": str(op_id)})
-
-
 async def get_op(session: AsyncSession, principal: Principal, op_id: uuid.UUID) -> SyncOpRead:
     """An op of the caller's (another person's op looks like no op at all)."""
     row = await repository.get(session, op_id)
     if row is None or row.caller != principal.actor:
         raise NotFound("No such op", "未找到该操作")
-    return SyncOpRead(op_id=row.op_id, state="applied", device_id=row.device_id, method=row.method, path=row.path,
-                      status=row.status_code, body=row.response, recorded_at=row.recorded_at,
-                      applied_at=row.applied_at)
+    awaiting = isinstance(row.response, dict) and row.response.get("state") == AWAITING_UPLOAD
+    return SyncOpRead(op_id=row.op_id, state="awaiting_upload" if awaiting else "applied",
+                      device_id=row.device_id, method=row.method, path=row.path, status=row.status_code,
+                      body=row.response, recorded_at=row.recorded_at, applied_at=row.applied_at)
+
+
+__all__ = ["MAX_OPS", "OpOutcome", "error_body", "fingerprint", "get_op", "idempotency_key",
+           "op_id_from_idempotency_key", "record_direct_op", "run_batch"]
