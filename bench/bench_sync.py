@@ -1,29 +1,39 @@
-"""Benchmark of offline sync: one 500-op batch (people created by sy.hr through POST /api/v1/sync),
-end to end in process (httpx ASGITransport, the real app with its lifespan), and its database phase
-(the time spent inside SQL statements, from SQLAlchemy's cursor events) against the raw driver
-inserting the equivalent rows (aiosqlite / asyncpg executemany: 500 people, 500 idempotency
-records, 500 audit-shaped rows, 500 sync_ops rows, one transaction).
+"""Benchmark of offline sync: a realistic 500-op field day of one officer, sent as ONE /sync batch,
+against the same kind of field day sent as 500 direct requests one after another — same server, same
+run, fresh inspections for each.
+
+The field day: 25 inspections (team: two officers); at each, officer 2 has checked in and shown
+his certificate (set-up, not timed); officer 1's phone queued check-in, certificate display, start,
+11 findings, the inspection record, two revisions of it (PUT), his signature and the enterprise's,
+and his check-out: 20 ops × 25 = 500, every created object with a client id, as the app sends them.
+
+The server runs in its own process (uvicorn, `taskset -c 0` when there are 2+ cores); this script
+is the client, pinned to the other core. Other work on the machine adds noise to the absolute
+figures: read the ratio.
 
     .venv/bin/python bench/bench_sync.py [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
-                                         [--reps 3] [--ops 500] [--no-sqlite]
+                                         [--reps 2] [--no-sqlite]
 
-With --pg a scratch database is created beside the given one and dropped afterwards. Bodies carry
-no password (a password would be argon2-hashed: ~20 ms per op, measuring the hash, not sync).
+With --pg a scratch database is created beside the given one and dropped afterwards. Goals: batch
+≤ 0.25 × direct; ≤ 2 ms/op on SQLite, ≤ 3 ms/op on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import base64
+import io
 import os
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +41,89 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 import httpx
-from sqlalchemy import event
+from PIL import Image, ImageDraw
 
-from backend.app import create_app
 from backend.core.auth import issue_access_token
-from backend.core.checksums import make_id_number
+from backend.core.checksums import make_credit_code
 from backend.core.signing import Keys
+from backend.inspections.documents import content_sha256
 from backend.settings import Settings
 
-HR = uuid.uuid5(uuid.NAMESPACE_URL, "fieldcheck-demo:sy.hr")
+ROOT = Path(__file__).resolve().parents[1]
+BASE_URL = "http://bench.local"
+SITE = {"lon": 123.4315, "lat": 41.8057}
+CERTS = {"sy.officer1": "LN-ZF-210100-2024004", "sy.officer2": "LN-ZF-210100-2024005"}
+INSPECTIONS = 25
+FINDINGS = 11
+RECORD = "on_site_inspection_record"
 
 
-class IdNumbers:
-    """Distinct valid resident ID numbers, never repeating within a run."""
-
-    def __init__(self) -> None:
-        self.i = 0
-
-    def next(self) -> str:
-        i = self.i
-        self.i += 1
-        birth = date(1960, 1, 1) + timedelta(days=i // 1000)
-        return make_id_number(f"210102{birth:%Y%m%d}{i % 1000:03d}")
+def demo_id(username: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"fieldcheck-demo:{username}")
 
 
-def person(ids: IdNumbers) -> dict[str, Any]:
-    return {"name": "基准", "id_number": ids.next(), "phone": "13912345678", "agency_code": "210102",
-            "role": "social_supervisor"}
+def signature_png() -> str:
+    im = Image.new("RGBA", (400, 150), (0, 0, 0, 0))
+    pts = [(40, 105), (100, 45), (160, 112), (220, 38), (360, 90)]
+    ImageDraw.Draw(im).line(pts, fill=(10, 10, 80, 255), width=5)
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+PNG = signature_png()
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def position(dx_m: float = 0.0) -> dict[str, Any]:
+    return {"lon": SITE["lon"] + dx_m / (111_320.0 * 0.7455), "lat": SITE["lat"], "crs": "wgs84",
+            "accuracy_m": 8.0}
+
+
+def inspection_body(now: datetime) -> dict[str, Any]:
+    return {"kind": "on_site_inspection",
+            "enterprise": {"name": "沈阳示例化工有限公司", "credit_code": make_credit_code("91210102MA0Y2K3L4")},
+            "site": {**SITE, "crs": "wgs84", "radius_m": 200.0, "address": "沈阳市和平区南京北街1号"},
+            "team": [str(demo_id("sy.officer1")), str(demo_id("sy.officer2"))],
+            "planned_at": iso(now + timedelta(minutes=30)), "classification": "normal"}
+
+
+def field_day(inspection_ids: list[str], now: datetime) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """Officer 1's (method, path, body) requests of the day, in the order the phone made them."""
+    when = iso(now - timedelta(minutes=1))
+    reqs: list[tuple[str, str, dict[str, Any] | None]] = []
+    for iid in inspection_ids:
+        base = f"/api/v1/inspections/{iid}"
+        doc_id = str(uuid.uuid4())
+        reqs.append(("POST", f"{base}/check-ins", {"id": str(uuid.uuid4()), "position": position(30), "at": when}))
+        reqs.append(("POST", f"{base}/credential-displays", {
+            "id": str(uuid.uuid4()), "enforcement_certificate_number": CERTS["sy.officer1"],
+            "shown_to": {"name": "李厂长", "role": "企业负责人"}, "position": position(), "at": when}))
+        reqs.append(("POST", f"{base}/start", None))
+        for i in range(FINDINGS):
+            reqs.append(("POST", f"{base}/findings", {"id": str(uuid.uuid4()), "description": f"隐患 {i}: 消防通道堵塞",
+                                                      "hazard_level": "general", "position": position(i)}))
+        content: dict[str, Any] = {"place": "储罐区", "findings": [f"隐患 {i}" for i in range(FINDINGS)]}
+        reqs.append(("POST", f"{base}/documents", {"id": doc_id, "type": RECORD, "content": content}))
+        for version in (2, 3):
+            content = {**content, "revision": version}
+            reqs.append(("PUT", f"/api/v1/documents/{doc_id}", {"content": content}))
+        sha = content_sha256(RECORD, uuid.UUID(iid), 3, content)
+        for role, extra in (("officer", {}), ("enterprise_representative", {"signer_name": "李厂长"})):
+            reqs.append(("POST", f"/api/v1/documents/{doc_id}/signatures", {
+                "id": str(uuid.uuid4()), "signer_role": role, "image_png": PNG, "content_sha256": sha,
+                "position": position(), "at": when, **extra}))
+        reqs.append(("POST", f"{base}/check-outs", {"id": str(uuid.uuid4()), "at": when}))
+    return reqs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def prepare(url: str, data_dir: Path) -> None:
@@ -68,179 +134,136 @@ async def prepare(url: str, data_dir: Path) -> None:
     await _seed(Settings(database_url=url, data_dir=str(data_dir), demo=True), demo=True)
 
 
-class StatementTimer:
-    """Wall time spent inside SQL statements (cursor execute), summed."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.count = 0
-
-    def attach(self, engine: Any) -> None:
-        @event.listens_for(engine.sync_engine, "before_cursor_execute")
-        def before(conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any) -> None:
-            conn.info.setdefault("bench_t0", []).append(time.perf_counter())
-
-        @event.listens_for(engine.sync_engine, "after_cursor_execute")
-        def after(conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any) -> None:
-            self.total += time.perf_counter() - conn.info["bench_t0"].pop()
-            self.count += 1
+def start_server(url: str, data_dir: Path, port: int, pin: bool, profile: Path | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FIELDCHECK_DATABASE_URL": url, "FIELDCHECK_DATA_DIR": str(data_dir),
+           "FIELDCHECK_DEMO": "1", "FIELDCHECK_PUBLIC_BASE_URL": BASE_URL}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "backend.asgi:make_app", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning"]
+    if profile is not None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        cmd = [spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile), "--", *cmd]
+    if pin:
+        cmd = ["taskset", "-c", "0", *cmd]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 
-async def run_app(url: str, data_dir: Path, reps: int, n_ops: int, ids: IdNumbers,
-                  budget_s: float) -> tuple[list[float], list[float], int]:
-    settings = Settings(database_url=url, data_dir=str(data_dir), demo=True)
-    app = create_app(settings)
+async def wait_up(client: httpx.AsyncClient) -> None:
+    for _ in range(600):
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+class Run:
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, dict[str, str]]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    async def setup(self) -> list[str]:
+        """Fresh inspections, officer 2 in and shown at each (untimed)."""
+        now = datetime.now(UTC)
+        ids = []
+        for _ in range(INSPECTIONS):
+            r = await self.client.post("/api/v1/inspections", json=inspection_body(now),
+                                       headers=self.tokens["sy.officer1"])
+            assert r.status_code == 201, r.text
+            iid = r.json()["id"]
+            ids.append(iid)
+            when = iso(now - timedelta(minutes=2))
+            r = await self.client.post(f"/api/v1/inspections/{iid}/check-ins", headers=self.tokens["sy.officer2"],
+                                       json={"position": position(-20), "at": when})
+            assert r.status_code == 201, r.text
+            r = await self.client.post(f"/api/v1/inspections/{iid}/credential-displays",
+                                       headers=self.tokens["sy.officer2"],
+                                       json={"enforcement_certificate_number": CERTS["sy.officer2"],
+                                             "shown_to": {"name": "李厂长", "role": "企业负责人"},
+                                             "position": position(), "at": when})
+            assert r.status_code == 201, r.text
+        return ids
+
+    async def batch(self) -> float:
+        reqs = field_day(await self.setup(), datetime.now(UTC))
+        ops = [{"op_id": str(uuid.uuid4()), "method": m, "path": p, "body": b,
+                "recorded_at": iso(datetime.now(UTC) - timedelta(minutes=1))} for m, p, b in reqs]
+        t0 = time.perf_counter()
+        r = await self.client.post("/api/v1/sync", json={"device_id": "bench", "ops": ops},
+                                   headers=self.tokens["sy.officer1"], timeout=600)
+        took = time.perf_counter() - t0
+        results = r.json()["results"]
+        bad = [x for x in results if x["status"] >= 300]
+        if r.status_code != 200 or bad or len(results) != len(ops):
+            raise SystemExit(f"sync failed: {r.status_code} {bad[:2]}")
+        return took
+
+    async def direct(self) -> float:
+        reqs = field_day(await self.setup(), datetime.now(UTC))
+        headers = self.tokens["sy.officer1"]
+        t0 = time.perf_counter()
+        for method, path, body in reqs:
+            r = await self.client.request(method, path, json=body, headers=headers)
+            if r.status_code >= 300:
+                raise SystemExit(f"direct {method} {path} failed: {r.status_code} {r.text[:300]}")
+        return time.perf_counter() - t0
+
+
+async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path | None) -> None:
+    await prepare(url, data_dir)
     keys = Keys(data_dir).load()
-    token = issue_access_token(keys.access, person_id=HR, role="hr_admin", issuer=settings.origin,
-                               now=datetime.now(UTC), ttl_s=3600)
-    headers = {"Authorization": f"Bearer {token}"}
-    totals: list[float] = []
-    db_phase: list[float] = []
-    statements = 0
-    async with app.lifespan():
-        timer = StatementTimer()
-        timer.attach(app.state.engine)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            warm = {"device_id": "bench", "ops": [{"op_id": str(uuid.uuid4()), "method": "POST",
-                                                    "path": "/api/v1/people", "body": person(ids),
-                                                    "recorded_at": "2026-11-26T08:00:00+08:00"}]}
-            assert (await client.post("/api/v1/sync", json=warm, headers=headers)).status_code == 200
-            began = time.perf_counter()
-            for _ in range(reps):
-                if totals and time.perf_counter() - began > budget_s:
-                    break  # keep the whole bench within its time budget; fewer runs, same measure
-                ops = [{"op_id": str(uuid.uuid4()), "method": "POST", "path": "/api/v1/people", "body": person(ids),
-                        "recorded_at": "2026-11-26T08:00:00+08:00"} for _ in range(n_ops)]
-                timer.total, timer.count = 0.0, 0
-                t0 = time.perf_counter()
-                r = await client.post("/api/v1/sync", json={"device_id": "bench", "ops": ops}, headers=headers,
-                                      timeout=600)
-                totals.append(time.perf_counter() - t0)
-                db_phase.append(timer.total)
-                statements = timer.count
-                results = r.json()["results"]
-                bad = [x for x in results if x["status"] != 201]
-                if r.status_code != 200 or bad:
-                    raise SystemExit(f"sync failed: {r.status_code} {bad[:2]}")
-    return totals, db_phase, statements
-
-
-def raw_rows(n: int, ids: IdNumbers, now: datetime) -> dict[str, list[tuple[Any, ...]]]:
-    people, idem, audit, ops = [], [], [], []
-    for i in range(n):
-        pid = uuid.uuid4()
-        op_id = uuid.uuid4()
-        h = hashlib.sha256(f"{pid}".encode()).hexdigest()
-        people.append((pid, "基准", ids.next(), date(1990, 1, 1), "13912345678", "210102", "social_supervisor",
-                       None, "active", None, None, False, None, None, now, now))
-        idem.append((f"hdr:{HR}:op:{op_id}", str(HR), h, 201, f'{{"id": "{pid}"}}', now))
-        audit.append((i + 1, now, str(HR), "person.created", f"person:{pid}", '{"name": "x"}', h, h, h, h))
-        ops.append((op_id, str(HR), "bench", "POST", "/api/v1/people", h, "t" * 32, now, 201,
-                    f'{{"id": "{pid}"}}', now, now))
-    return {"people": people, "idempotency": idem, "audit": audit, "ops": ops}
-
-
-PEOPLE_COLS = ("id, name, id_number, birth_date, phone, agency_code, role, employment, status, username, "
-               "password_hash, is_demo, enforcement_certificate_number, enforcement_certificate_valid_until, "
-               "created_at, updated_at")
-IDEM_COLS = "key, actor, request_sha256, status_code, response, created_at"
-AUDIT_COLS = "seq, at, actor, action, subject, data, data_sha256, leaf_hash, prev_hash, hash"
-OPS_COLS = ("op_id, caller, device_id, method, path, request_sha256, claim_token, claimed_at, status_code, "
-            "response, recorded_at, applied_at")
-
-
-async def raw_sqlite(path: Path, n: int, reps: int, ids: IdNumbers) -> list[float]:
-    import aiosqlite
-
-    times = []
-    async with aiosqlite.connect(path, isolation_level=None) as db:
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("CREATE TEMP TABLE bench_audit AS SELECT * FROM audit_entries WHERE 0")
-        for _ in range(reps):
-            now = datetime.now(UTC).replace(tzinfo=None)
-            rows = raw_rows(n, ids, now)
-
-            def conv(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-                return [tuple(v.hex if isinstance(v, uuid.UUID) else v for v in r) for r in rows]
-
-            t0 = time.perf_counter()
-            await db.execute("BEGIN IMMEDIATE")
-            await db.executemany(f"INSERT INTO people ({PEOPLE_COLS}) VALUES ({','.join('?' * 16)})",
-                                 conv(rows["people"]))
-            await db.executemany(f"INSERT INTO idempotency_records ({IDEM_COLS}) VALUES (?,?,?,?,?,?)",
-                                 rows["idempotency"])
-            await db.executemany(f"INSERT INTO bench_audit ({AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                 rows["audit"])
-            await db.executemany(f"INSERT INTO sync_ops ({OPS_COLS}) VALUES ({','.join('?' * 12)})", conv(rows["ops"]))
-            await db.execute("COMMIT")
-            times.append(time.perf_counter() - t0)
-            await db.execute("DELETE FROM bench_audit")
-    return times
-
-
-async def raw_pg(dsn: str, n: int, reps: int, ids: IdNumbers) -> list[float]:
-    times = []
-    conn = await asyncpg.connect(dsn)
+    settings = Settings(database_url=url, data_dir=str(data_dir), public_base_url=BASE_URL, demo=True)
+    tokens = {who: {"Authorization": "Bearer " + issue_access_token(
+        keys.access, person_id=demo_id(who), role="officer", issuer=settings.origin, now=datetime.now(UTC),
+        ttl_s=3600)} for who in ("sy.officer1", "sy.officer2")}
+    port = free_port()
+    pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    server = start_server(url, data_dir, port, pin, profile)
     try:
-        await conn.execute("CREATE TEMP TABLE bench_audit (LIKE audit_entries)")
-        for _ in range(reps):
-            rows = raw_rows(n, ids, datetime.now(UTC))
-            t0 = time.perf_counter()
-            async with conn.transaction():
-                await conn.executemany(f"INSERT INTO people ({PEOPLE_COLS}) VALUES "
-                                       f"({','.join(f'${i}' for i in range(1, 17))})", rows["people"])
-                await conn.executemany(f"INSERT INTO idempotency_records ({IDEM_COLS}) VALUES "
-                                       "($1,$2,$3,$4,$5::json,$6)", rows["idempotency"])
-                await conn.executemany(f"INSERT INTO bench_audit ({AUDIT_COLS}) VALUES "
-                                       "($1,$2,$3,$4,$5,$6::json,$7,$8,$9,$10)", rows["audit"])
-                await conn.executemany(f"INSERT INTO sync_ops ({OPS_COLS}) VALUES "
-                                       "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::json,$11,$12)", rows["ops"])
-            times.append(time.perf_counter() - t0)
-            await conn.execute("DELETE FROM bench_audit")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            await wait_up(client)
+            run = Run(client, tokens)
+            await run.batch()  # warm-up: imports, caches, connection pool
+            batch_t: list[float] = []
+            direct_t: list[float] = []
+            for _ in range(reps):
+                batch_t.append(await run.batch())
+                direct_t.append(await run.direct())
     finally:
-        await conn.close()
-    return times
-
-
-def report(name: str, n: int, totals: list[float], db_phase: list[float], statements: int, raw: list[float]) -> None:
-    p50_total = statistics.median(totals)
-    p50_db = statistics.median(db_phase)
-    p50_raw = statistics.median(raw)
-    print(f"\n{name}: {n}-op batch, {len(totals)} runs (raw driver: {len(raw)} runs)")
-    print(f"  end to end        p50 {p50_total * 1000:9.1f} ms   ({p50_total / n * 1000:.2f} ms/op, "
-          f"{n / p50_total:.0f} ops/s)")
-    print(f"  database phase    p50 {p50_db * 1000:9.1f} ms   ({statements} statements, "
-          f"{statements / n:.1f} per op)")
-    print(f"  raw driver        p50 {p50_raw * 1000:9.1f} ms   (executemany of the equivalent rows)")
-    print(f"  ratios: end-to-end / raw = {p50_total / p50_raw:.1f}x, database phase / raw = {p50_db / p50_raw:.1f}x, "
-          f"database phase / end-to-end = {p50_db / p50_total:.0%}")
+        server.send_signal(2)  # SIGINT: py-spy writes its profile, uvicorn stops
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    n = INSPECTIONS * (9 + FINDINGS)
+    b, d = statistics.median(batch_t), statistics.median(direct_t)
+    print(f"\n{name}: {n}-op field day, {reps} runs each (median)")
+    print(f"  one /sync batch     {b * 1000:8.0f} ms  ({b / n * 1000:.2f} ms/op)   runs: "
+          + ", ".join(f"{x * 1000:.0f}" for x in batch_t))
+    print(f"  {n} direct requests {d * 1000:8.0f} ms  ({d / n * 1000:.2f} ms/op)   runs: "
+          + ", ".join(f"{x * 1000:.0f}" for x in direct_t))
+    print(f"  ratio batch / direct = {b / d:.3f}   (goal ≤ 0.25)")
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg", help="a PostgreSQL URL (postgresql+asyncpg://user@host:port/db); a scratch "
                                      "database is created next to it")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--ops", type=int, default=500)
+    parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--budget", type=float, default=80.0,
-                        help="seconds of batches in all (split between the databases); runs stop early past it")
+    parser.add_argument("--profile", help="write a py-spy profile (collapsed stacks) of the server to this directory")
     args = parser.parse_args()
-    ids = IdNumbers()
-    per_db = args.budget / (1 + bool(args.pg) - bool(args.no_sqlite)) if args.pg or not args.no_sqlite else 0
+    if (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})  # the client on the other core than the server
+    profile_dir = Path(args.profile) if args.profile else None
     work = Path(tempfile.mkdtemp(prefix="fieldcheck-bench-"))
     started = time.perf_counter()
     try:
         if not args.no_sqlite:
             db = work / "bench.db"
-            url = f"sqlite+aiosqlite:///{db}"
-            await prepare(url, work)
-            totals, phase, statements = await run_app(url, work, args.reps, args.ops, ids, per_db * 0.8)
-            raw = await raw_sqlite(db, args.ops, max(args.reps, 5), ids)
-            report("SQLite + SpatiaLite", args.ops, totals, phase, statements, raw)
+            await bench_db("SQLite + SpatiaLite", f"sqlite+aiosqlite:///{db}", work, args.reps,
+                           profile_dir / "sync-sqlite.txt" if profile_dir else None)
         if args.pg:
             base = args.pg.rsplit("/", 1)[0]
             admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
@@ -251,12 +274,8 @@ async def main() -> int:
             finally:
                 await conn.close()
             try:
-                url = f"{base}/{name}"
-                await prepare(url, work)
-                totals, phase, statements = await run_app(url, work, args.reps, args.ops, ids, per_db * 0.8)
-                raw = await raw_pg(url.replace("postgresql+asyncpg://", "postgresql://"), args.ops,
-                                   max(args.reps, 5), ids)
-                report("PostgreSQL + PostGIS", args.ops, totals, phase, statements, raw)
+                await bench_db("PostgreSQL + PostGIS", f"{base}/{name}", work, args.reps,
+                               profile_dir / "sync-pg.txt" if profile_dir else None)
             finally:
                 conn = await asyncpg.connect(admin)
                 try:

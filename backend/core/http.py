@@ -236,3 +236,13 @@ def clamp_limit(limit: int | None) -> int:
                          status=422, detail={"errors": [{"field": "limit", "code": "range",
                                                          "message": "must be between 1 and 500"}]})
     return limit
+
+
+def validation_error_items(message: str) -> list[dict[str, str]]:
+    """`detail.errors` for a msgspec validation message about a request body, exactly as the HTTP
+    layer words it (offline ops decode their bodies outside Litestar)."""
+    # Litestar hands the location over as `key` and drops it from the message; do the same.
+    text, sep, where = message.rpartition(" - at `$")
+    key = where.rstrip("`").lstrip(".") if sep else ""
+    extra = [{"message": text if sep else message, "key": key}]
+    return _validation_items(ValidationException(detail=message, extra=extra))

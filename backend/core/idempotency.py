@@ -1,4 +1,5 @@
-"""Idempotent creates: one mechanism for every POST.
+"""Idempotent creates: one mechanism for every POST, used by the services (so the HTTP endpoint
+and an offline op replayed by /sync run the same code).
 
 A create is keyed by the client-generated `id` in its body (offline-created objects) and/or by the
 `Idempotency-Key` header. The first request stores its response under each key in the same
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import rfc8785
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, UTCDateTime
-from backend.core.errors import Conflict
+from backend.core.errors import Conflict, DomainError
 
 
 class IdempotencyRecord(Base):
@@ -78,8 +81,11 @@ def _conflict(key: str) -> Conflict:
 
 
 async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, actor: str) -> Outcome | None:
+    result = await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
+                                   .execution_options(populate_existing=True))
+    rows = {row.key: row for row in result.scalars()}
     for key in keys:
-        row = await stored_outcome(session, key)
+        row = rows.get(key)
         if row is None:
             continue
         # Another caller replaying someone's id gets a conflict, never the first caller's response.
@@ -97,33 +103,78 @@ async def run_idempotent(
     actor: str,
     now: datetime,
     create: Callable[[], Awaitable[tuple[int, Any]]],
+    client_id: Any | None = None,
 ) -> Outcome:
-    """Run `create` at most once per key. `create` returns (status, JSON-able body)."""
+    """Run `create` at most once per key. `create` returns (status, JSON-able body).
+
+    The effect and its records are written in one savepoint, records last, with their final
+    answer (one INSERT, no placeholder to update). A concurrent duplicate on PostgreSQL blocks on
+    the first one's rows (the records' primary key, the client id's, or a row lock its effect
+    takes), then fails or is refused; either way the first one's committed record is then there
+    and is answered."""
     if not keys:
         status, body = await create()
         return Outcome(status, body, False)
     found = await _lookup(session, keys, fingerprint, actor)
     if found is not None:
         return found
-    records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=0, response=None,
-                                 created_at=now) for k in keys]
     try:
         async with session.begin_nested():
+            status, body = await create()
+            records = [IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=status,
+                                         response=body, created_at=now) for k in keys]
             session.add_all(records)
             await session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key committed first (PostgreSQL made us wait for it).
+    except (IntegrityError, DomainError) as exc:
         found = await _lookup(session, keys, fingerprint, actor)
         if found is not None:
             return found
+        if isinstance(exc, IntegrityError) and client_id is not None and _is_primary_key_collision(exc):
+            # A client id that names an object created without it (or as another kind of object):
+            # the client's conflict, not a 500.
+            raise Conflict("This id is already used by another object", "该 ID 已被另一个对象使用",
+                           code="ID_CONFLICT", detail={"key": f"id:{client_id}"}) from exc
         raise
-    status, body = await create()
     for rec in records:
-        rec.status_code = status
-        rec.response = body
-    await session.flush()
+        session.expunge(rec)
     return Outcome(status, body, False)
 
 
 async def stored_outcome(session: AsyncSession, key: str) -> IdempotencyRecord | None:
     return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key))).scalar_one_or_none()
+
+
+def _is_primary_key_collision(exc: IntegrityError) -> bool:
+    # SQLite names "<table>.id", PostgreSQL the constraint "pk_<table>" (or "<table>_pkey").
+    return bool(re.search(r'\.id\b|"pk_|_pkey"', str(exc.orig)))
+
+
+async def once(
+    session: AsyncSession,
+    *,
+    actor: str,
+    entity: str,
+    scope: str,
+    data: Any,
+    header_key: str | None,
+    now: datetime,
+    create: Callable[[], Awaitable[Any]],
+    status: int = 201,
+) -> Outcome:
+    """Run a use case at most once per client `id` (in `data`) and per `Idempotency-Key`
+    (`header_key`), the way every service's command does it.
+
+    `create()` returns a Struct; the outcome carries it as JSON-able builtins with `status`
+    (201 for creates, 200 for state changes) the first time, 200 and the stored body on a replay.
+    `scope` names the target (e.g. "inspection:<id>/check-ins"): the same id sent to another
+    target is a different request. Offline ops pass no header key: the sync ledger row, written
+    in the same transaction, is their once-only record."""
+    body = msgspec.to_builtins(data) if data is not None else None
+    client_id = body.get("id") if isinstance(body, dict) else None
+    keys = keys_for(entity=entity, client_id=client_id, header_key=header_key, actor=actor)
+
+    async def run() -> tuple[int, Any]:
+        return status, msgspec.to_builtins(await create())
+
+    return await run_idempotent(session, keys=keys, fingerprint=request_fingerprint("POST", scope, body),
+                                actor=actor, now=now, create=run, client_id=client_id)

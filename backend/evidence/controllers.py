@@ -28,6 +28,7 @@ from backend.evidence.schemas import CustodyPage, EvidencePage, EvidenceRead, Ev
 from backend.evidence.service import Authorize, ClientInfo
 from backend.evidence.storage import EvidenceStore
 from backend.settings import Settings
+from backend.sync.ledger import op_id_from_idempotency_key
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
 
@@ -118,7 +119,9 @@ class InspectionEvidenceController(Controller):
                      clock: Clock) -> Response[EvidenceRead]:
         return await handle_upload(
             request, session, principal, settings, signing_keys, clock,
-            authorize=lambda s: service.inspection_owner(s, principal, inspection_id, clock.now()),
+            authorize=lambda s: service.inspection_owner(
+                s, principal, inspection_id, clock.now(),
+                declared_op=op_id_from_idempotency_key(request.headers.get("idempotency-key"))),
         )
 
     @get("/{inspection_id:uuid}/evidence", description="The inspection's photos, oldest first; with near_lon, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -123,3 +123,31 @@ class EvidenceReceipt(Struct, kw_only=True, forbid_unknown_fields=True):
 
 class Jwks(Struct, kw_only=True, forbid_unknown_fields=True):
     keys: list[dict[str, Any]]
+
+
+class EvidenceDeclare(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A photo taken offline, as an op of /sync (`POST /api/v1/inspections/{id}/evidence` with a JSON
+    body): what the phone knows of it. The file follows as the usual multipart upload with
+    `Idempotency-Key: op:<op_id>`, before or after this op."""
+
+    id: uuid.UUID | None = None
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$")]
+    captured_at: datetime
+    lon: float | None = None
+    lat: float | None = None
+    crs: Literal["wgs84", "gcj02"] = "wgs84"
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class EvidenceDeclared(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The answer (202) to a photo's metadata op while its file has not arrived: the id the
+    evidence will have (later ops may name it by `$op:<op_id>`)."""
+
+    id: uuid.UUID
+    state: Literal["awaiting_upload"]
+    sha256: str
+    owner_kind: str
+    owner_id: uuid.UUID
+    inspection_id: uuid.UUID | None
+    captured_at: datetime

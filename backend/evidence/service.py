@@ -37,7 +37,7 @@ import logging
 import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ from backend.evidence.schemas import (
 )
 from backend.evidence.storage import DEFAULT_SWEEP_MIN_AGE_S, EvidenceStore, SpoolFile, SweepReport
 from backend.settings import Settings
+from backend.sync import ledger
 
 log = logging.getLogger("fieldcheck.evidence")
 
@@ -152,16 +153,21 @@ register_owner_kind("inspection", _inspection_visible)
 
 
 async def inspection_owner(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID,
-                           now: datetime) -> Owner:
+                           now: datetime, *, declared_op: uuid.UUID | None = None) -> Owner:
     """Adding a photo to an inspection is an enforcement act: the inspections domain's Art. 12/13
-    gate decides (403 visibility, 409 ART13_ACTING_ALONE, ART12_CREDENTIAL_NOT_SHOWN, ...)."""
+    gate decides (403 visibility, 409 ART13_ACTING_ALONE, ART12_CREDENTIAL_NOT_SHOWN, ...).
+    The file of a photo declared by an offline op (`declared_op`, from `Idempotency-Key: op:<id>`)
+    was judged when its op was applied; only visibility is checked again."""
     from backend.inspections import service as inspections
 
     ctx = await inspections.load_act_context(session, principal, inspection_id, now)
+    declared = declared_op is not None and await ledger.awaiting_upload_for(session, declared_op, principal.actor,
+                                                                             inspection_id)
     # A phone that was offline on site uploads its photos later: officers may still add evidence
     # to a finished inspection (the guard's paperwork allowance); its capture time is then checked
     # against the inspection's start..finish (TIME_MISMATCH). Inspectors stay under Art. 13(2).
-    inspections.require_may_act(ctx, principal, after_finish_ok=True)
+    if not declared:
+        inspections.require_may_act(ctx, principal, after_finish_ok=True)
     insp = ctx.inspection
     if insp.started_at is not None:
         start = insp.started_at - TIME_TOLERANCE
@@ -589,17 +595,41 @@ async def intake_photo(
         # Files first, row second: whatever happens from here on, no row can lack its file.
         await anyio.to_thread.run_sync(_place, store, upload.spool_path, upload.sha256, thumbnail)
 
-        ids = keys_for(entity="evidence", client_id=form.id, header_key=idempotency_key, actor=uploader.actor)
+        # A photo taken offline: its metadata op may have arrived (declared, awaiting this file:
+        # the evidence gets the id the op answered) or not (this upload enters the op ledger).
+        op_id = ledger.op_id_from_idempotency_key(idempotency_key)
+        op_row = None
+        if op_id is not None:
+            op_row = await ledger.declared_photo(session, op_id, uploader.actor, owner.kind, owner.id, upload.sha256)
+            if op_row is not None and not ledger.awaiting_upload(op_row):
+                # This op's photo has arrived before: its first answer again.
+                return Outcome(200 if op_row.status_code == 201 else op_row.status_code, op_row.response, True)
+            if op_row is not None:
+                # Declared by its metadata op: the photo gets the id the op answered.
+                form = replace(form, id=uuid.UUID(str(op_row.response["id"])))
+        # An op key's once-only record is the op ledger (below), not a second idempotency record.
+        ids = keys_for(entity="evidence", client_id=form.id, header_key=None if op_id else idempotency_key,
+                       actor=uploader.actor)
 
         async def create() -> tuple[int, Any]:
             return await _record(session, keys, settings, owner=owner, uploader=uploader, form=form,
                                  upload=upload, media_type=media_type, info=info, thumbnail_size=len(thumbnail),
                                  client=client, now=now, idempotency_key=idempotency_key)
 
-        return await run_idempotent(
+        outcome = await run_idempotent(
             session, keys=ids, fingerprint=request_fingerprint("POST", scope, form.fingerprint_body(upload.sha256)),
             actor=uploader.actor, now=now, create=create,
         )
+        if op_id is not None and 200 <= outcome.status_code < 300:
+            if op_row is None:
+                await ledger.record_direct_op(
+                    session, op_id=op_id, caller=uploader.actor, method="POST", path=scope, request=None,
+                    status=outcome.status_code, response=outcome.body, device_id="upload",
+                    recorded_at=form.captured_at, now=now,
+                    request_sha256=ledger.photo_fingerprint(uploader.actor, owner.kind, owner.id, upload.sha256))
+            elif ledger.awaiting_upload(op_row):
+                await ledger.complete_photo(session, op_row, 201, outcome.body, now)
+        return outcome
     finally:
         store.discard(upload.spool_path)
 

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
 from backend.core.http import clamp_limit, decode_cursor
-from backend.core.responses import idempotent_create
+from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys
 from backend.evidence import service as evidence
 from backend.evidence.controllers import UploadOperation, handle_upload
 from backend.evidence.schemas import EvidencePage, EvidenceRead
-from backend.incidents import service
+from backend.incidents import commands, service
 from backend.incidents.schemas import (
     ActionCreate,
     ClarificationCreate,
@@ -51,14 +52,10 @@ class IncidentController(Controller):
     path = "/api/v1/incidents"
     tags = ["incidents"]
 
-    @post("/", summary="Report an incident (technical_inspector or social_supervisor)")
-    async def report(self, request: Request[Any, Any, Any], data: IncidentCreate, session: AsyncSession,
-                     principal: Principal, clock: Clock, settings: Settings) -> Response[IncidentRead]:
-        now = clock.now()
-        return await idempotent_create(
-            request, session, principal, clock, entity="incident", data=data,
-            create=lambda: service.report(session, principal, data, settings, now),
-        )
+    @post("/", summary="Report an incident (technical_inspector or social_supervisor)",
+          dependencies=COMMAND_DEPENDENCIES)
+    async def report(self, data: IncidentCreate, ctx: Ctx) -> Response[IncidentRead]:
+        return outcome_response(await commands.report(ctx, data))
 
     @get("/{incident_id:uuid}")
     async def get_incident(self, incident_id: uuid.UUID, session: AsyncSession, principal: Principal,
@@ -85,13 +82,10 @@ class IncidentController(Controller):
             create=lambda: service.notify_police(session, principal, incident_id, data, clock.now()),
         )
 
-    @post("/{incident_id:uuid}/actions", summary="Record assistance given (Art. 28)")
-    async def add_action(self, request: Request[Any, Any, Any], incident_id: uuid.UUID, data: ActionCreate,
-                         session: AsyncSession, principal: Principal, clock: Clock) -> Response[IncidentRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="incident-action", data=data,
-            create=lambda: service.add_action(session, principal, incident_id, data, clock.now()),
-        )
+    @post("/{incident_id:uuid}/actions", summary="Record assistance given (Art. 28)",
+          dependencies=COMMAND_DEPENDENCIES)
+    async def add_action(self, incident_id: uuid.UUID, data: ActionCreate, ctx: Ctx) -> Response[IncidentRead]:
+        return outcome_response(await commands.add_action(ctx, incident_id, data))
 
     @post("/{incident_id:uuid}/investigation", status_code=200, summary="Start the investigation of an Art. 29 case")
     async def start_investigation(self, request: Request[Any, Any, Any], incident_id: uuid.UUID,

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
 from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
-from backend.core.idempotency import keys_for, request_fingerprint, run_idempotent
-from backend.core.responses import idempotent_create, to_builtins
+from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys
-from backend.inspections import documents, service
+from backend.inspections import commands, documents, service
 from backend.inspections.schemas import (
     CheckInCreate,
     CheckInRead,
@@ -40,25 +40,10 @@ from backend.inspections.schemas import (
 from backend.settings import Settings
 
 
-async def _idempotent_action(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal,
-                             clock: Clock, *, entity: str, run: Any) -> Response[Any]:
-    """A state-changing POST that creates nothing (start, finish): 200, and an Idempotency-Key
-    replays the first answer instead of failing on the second attempt."""
-    keys = keys_for(entity=entity, client_id=None, header_key=request.headers.get("idempotency-key"),
-                    actor=principal.actor)
-
-    async def create() -> tuple[int, Any]:
-        return 200, to_builtins(await run())
-
-    outcome = await run_idempotent(session, keys=keys, fingerprint=request_fingerprint(request.method,
-                                   request.url.path, None), actor=principal.actor, now=clock.now(), create=create)
-    return Response(content=outcome.body, status_code=outcome.status_code,
-                    headers={"Idempotent-Replayed": "true"} if outcome.replayed else None)
-
-
 class InspectionController(Controller):
     path = "/api/v1/inspections"
     tags = ["inspections"]
+    dependencies = COMMAND_DEPENDENCIES
 
     @post("/", description="Plan an inspection (officers only).")
     async def create_inspection(self, request: Request[Any, Any, Any], data: InspectionCreate,
@@ -87,71 +72,40 @@ class InspectionController(Controller):
         return await service.get_inspection(session, principal, inspection_id)
 
     @post("/{inspection_id:uuid}/check-ins", description="Check in on site (team members, for themselves).")
-    async def check_in(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID, data: CheckInCreate,
-                       session: AsyncSession, principal: Principal, clock: Clock) -> Response[CheckInRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="check_in", data=data,
-            create=lambda: service.check_in(session, principal, inspection_id, data, clock.now()),
-        )
+    async def check_in(self, inspection_id: uuid.UUID, data: CheckInCreate, ctx: Ctx) -> Response[CheckInRead]:
+        return outcome_response(await commands.check_in(ctx, inspection_id, data))
 
     @post("/{inspection_id:uuid}/check-outs")
-    async def check_out(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID, data: CheckOutCreate,
-                        session: AsyncSession, principal: Principal, clock: Clock) -> Response[CheckInRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="check_out", data=data,
-            create=lambda: service.check_out(session, principal, inspection_id, data, clock.now()),
-        )
+    async def check_out(self, inspection_id: uuid.UUID, data: CheckOutCreate, ctx: Ctx) -> Response[CheckInRead]:
+        return outcome_response(await commands.check_out(ctx, inspection_id, data))
 
     @post("/{inspection_id:uuid}/credential-displays")
-    async def credential_display(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID,
-                                 data: CredentialDisplayCreate, session: AsyncSession, principal: Principal,
-                                 clock: Clock, signing_keys: Keys,
-                                 settings: Settings) -> Response[CredentialDisplayRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="credential_display", data=data,
-            create=lambda: service.record_display(session, principal, inspection_id, data, clock.now(),
-                                                  signing_keys, settings),
-        )
+    async def credential_display(self, inspection_id: uuid.UUID, data: CredentialDisplayCreate,
+                                 ctx: Ctx) -> Response[CredentialDisplayRead]:
+        return outcome_response(await commands.credential_display(ctx, inspection_id, data))
 
     @post("/{inspection_id:uuid}/start", status_code=200)
-    async def start(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID, session: AsyncSession,
-                    principal: Principal, clock: Clock) -> Response[InspectionRead]:
-        return await _idempotent_action(
-            request, session, principal, clock, entity="inspection.start",
-            run=lambda: service.start_inspection(session, principal, inspection_id, clock.now(), clock.today()),
-        )
+    async def start(self, inspection_id: uuid.UUID, ctx: Ctx) -> Response[InspectionRead]:
+        return outcome_response(await commands.start(ctx, inspection_id))
 
     @post("/{inspection_id:uuid}/finish", status_code=200)
-    async def finish(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID, session: AsyncSession,
-                     principal: Principal, clock: Clock) -> Response[InspectionRead]:
-        return await _idempotent_action(
-            request, session, principal, clock, entity="inspection.finish",
-            run=lambda: service.finish_inspection(session, principal, inspection_id, clock.now()),
-        )
+    async def finish(self, inspection_id: uuid.UUID, ctx: Ctx) -> Response[InspectionRead]:
+        return outcome_response(await commands.finish(ctx, inspection_id))
 
     @post("/{inspection_id:uuid}/findings")
-    async def add_finding(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID, data: FindingCreate,
-                          session: AsyncSession, principal: Principal, clock: Clock) -> Response[FindingRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="finding", data=data,
-            create=lambda: service.add_finding(session, principal, inspection_id, data, clock.now()),
-        )
+    async def add_finding(self, inspection_id: uuid.UUID, data: FindingCreate, ctx: Ctx) -> Response[FindingRead]:
+        return outcome_response(await commands.add_finding(ctx, inspection_id, data))
 
     @post("/{inspection_id:uuid}/documents")
-    async def create_document(self, request: Request[Any, Any, Any], inspection_id: uuid.UUID,
-                              data: DocumentCreate, session: AsyncSession, principal: Principal,
-                              clock: Clock) -> Response[DocumentRead]:
-        documents.require_canonical(data.content)
-        return await idempotent_create(
-            request, session, principal, clock, entity="document", data=data,
-            create=lambda: documents.create_document(session, principal, inspection_id, data, clock.now(),
-                                                     clock.today()),
-        )
+    async def create_document(self, inspection_id: uuid.UUID, data: DocumentCreate,
+                              ctx: Ctx) -> Response[DocumentRead]:
+        return outcome_response(await commands.create_document(ctx, inspection_id, data))
 
 
 class DocumentController(Controller):
     path = "/api/v1/documents"
     tags = ["documents"]
+    dependencies = COMMAND_DEPENDENCIES
 
     @get("/{document_id:uuid}")
     async def get_document(self, document_id: uuid.UUID, session: AsyncSession, principal: Principal,
@@ -159,30 +113,17 @@ class DocumentController(Controller):
         return await documents.get_document(session, principal, document_id, clock.today())
 
     @put("/{document_id:uuid}", description="New version of an unlocked document; its signatures are dropped.")
-    async def update_document(self, document_id: uuid.UUID, data: DocumentUpdate, session: AsyncSession,
-                              principal: Principal, clock: Clock) -> DocumentRead:
-        return await documents.update_document(session, principal, document_id, data, clock.now(), clock.today())
+    async def update_document(self, document_id: uuid.UUID, data: DocumentUpdate, ctx: Ctx) -> Response[DocumentRead]:
+        return outcome_response(await commands.update_document(ctx, document_id, data))
 
     @post("/{document_id:uuid}/corrections", description="A new document that supersedes a locked one.")
-    async def correct_document(self, request: Request[Any, Any, Any], document_id: uuid.UUID,
-                               data: CorrectionCreate, session: AsyncSession, principal: Principal,
-                               clock: Clock) -> Response[DocumentRead]:
-        documents.require_canonical(data.content)
-        return await idempotent_create(
-            request, session, principal, clock, entity="document", data=data,
-            create=lambda: documents.correct_document(session, principal, document_id, data, clock.now(),
-                                                      clock.today()),
-        )
+    async def correct_document(self, document_id: uuid.UUID, data: CorrectionCreate,
+                               ctx: Ctx) -> Response[DocumentRead]:
+        return outcome_response(await commands.correct_document(ctx, document_id, data))
 
     @post("/{document_id:uuid}/signatures")
-    async def sign(self, request: Request[Any, Any, Any], document_id: uuid.UUID, data: SignatureCreate,
-                   session: AsyncSession, principal: Principal, clock: Clock,
-                   signing_keys: Keys) -> Response[SignatureCreated]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="signature", data=data,
-            create=lambda: documents.sign_document(session, principal, document_id, data, clock.now(),
-                                                   clock.today(), signing_keys),
-        )
+    async def sign(self, document_id: uuid.UUID, data: SignatureCreate, ctx: Ctx) -> Response[SignatureCreated]:
+        return outcome_response(await commands.sign(ctx, document_id, data))
 
     @get("/{document_id:uuid}/verify")
     async def verify(self, document_id: uuid.UUID, session: AsyncSession, principal: Principal,

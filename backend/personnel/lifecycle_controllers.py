@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
 from backend.core.deps import client_address
 from backend.core.errors import BadRequest
 from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
-from backend.core.responses import idempotent_create
-from backend.personnel import dismissal_service, dispatch_service, lifecycle_service, recruitment_service
+from backend.core.responses import idempotent_create, outcome_response
+from backend.personnel import commands, dismissal_service, dispatch_service, lifecycle_service, recruitment_service
 from backend.personnel.lifecycle_schemas import (
     AppointmentCreate,
     AppointmentList,
@@ -84,13 +85,9 @@ class TrainingController(Controller):
     path = "/api/v1/people/{person_id:uuid}/trainings"
     tags = ["people"]
 
-    @post("/", summary="Record a training (pre_job, rotation, special)")
-    async def add(self, person_id: uuid.UUID, request: Request[Any, Any, Any], data: TrainingCreate,
-                  session: AsyncSession, principal: Principal, clock: Clock) -> Response[Any]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="training", data=data,
-            create=lambda: lifecycle_service.add_training(session, principal, person_id, data, clock.now()),
-        )
+    @post("/", summary="Record a training (pre_job, rotation, special)", dependencies=COMMAND_DEPENDENCIES)
+    async def add(self, person_id: uuid.UUID, data: TrainingCreate, ctx: Ctx) -> Response[Any]:
+        return outcome_response(await commands.add_training(ctx, person_id, data))
 
     @get("/", summary="The person's trainings")
     async def list_(self, person_id: uuid.UUID, session: AsyncSession, principal: Principal) -> TrainingList:

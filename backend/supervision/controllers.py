@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
 from backend.core.http import clamp_limit, decode_cursor
-from backend.core.responses import idempotent_create
-from backend.settings import Settings
-from backend.supervision import service
+from backend.core.responses import idempotent_create, outcome_response
+from backend.supervision import commands, service
 from backend.supervision.schemas import (
     FeedbackCreate,
     SubmissionCreate,
@@ -28,13 +28,10 @@ class SubmissionController(Controller):
     path = "/api/v1/supervision/submissions"
     tags = ["supervision"]
 
-    @post("/", summary="Send a criticism, opinion, suggestion or clue (social_supervisor)")
-    async def submit(self, request: Request[Any, Any, Any], data: SubmissionCreate, session: AsyncSession,
-                     principal: Principal, clock: Clock, settings: Settings) -> Response[SubmissionRead]:
-        return await idempotent_create(
-            request, session, principal, clock, entity="supervision-submission", data=data,
-            create=lambda: service.submit(session, principal, data, settings, clock.now()),
-        )
+    @post("/", summary="Send a criticism, opinion, suggestion or clue (social_supervisor)",
+          dependencies=COMMAND_DEPENDENCIES)
+    async def submit(self, data: SubmissionCreate, ctx: Ctx) -> Response[SubmissionRead]:
+        return outcome_response(await commands.submit(ctx, data))
 
     @get("/{submission_id:uuid}")
     async def get_submission(self, submission_id: uuid.UUID, session: AsyncSession, principal: Principal,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
-from backend.sync import dispatch, service
+from backend.core.signing import Keys
+from backend.settings import Settings
+from backend.sync import service
 from backend.sync.schemas import SyncOpRead, SyncRequest, SyncResponse, SyncResult
 
 
@@ -21,35 +22,25 @@ class SyncController(Controller):
 
     @post("/", status_code=200, description=(
         "Apply up to 500 queued ops in order, each exactly once (a replayed op_id answers its first "
-        "result), each under the same rules as the direct call. One op's refusal does not undo the ops "
-        "before it. More than 500 ops: 413 TOO_LARGE (detail.reason = too_many_ops)."))
+        "result), each by the same command as the direct call. Only field acts may be synced: check-ins, "
+        "check-outs, credential displays, start, finish, findings, documents (create, PUT, corrections), "
+        "signatures, incident reports and actions, supervision submissions, trainings; any other request "
+        "answers 403 OP_NOT_ALLOWED_OFFLINE for that op. One op's refusal does not undo the ops before it. "
+        "More than 500 ops: 413 TOO_LARGE (detail.reason = too_many_ops)."))
     async def sync(self, request: Request[Any, Any, Any], data: SyncRequest, session: AsyncSession,
-                   principal: Principal, clock: Clock) -> SyncResponse:
-        # The principal was loaded in this request's transaction. End it now: each op runs in its own
-        # request and transaction, and on SQLite an open transaction here holds the write lock the
-        # ops need.
+                   principal: Principal, clock: Clock, signing_keys: Keys, settings: Settings) -> SyncResponse:
+        # The principal was loaded once, in this request's transaction. End it: the ops run in
+        # transactions of their own, and on SQLite an open one here would hold the write lock.
         await session.commit()
-        app = request.app
-        base_scope = request.scope
-        headers = dispatch.forwarded_headers(request.headers)
-
-        async def run(method: str, path: str, body: Any, op_id: uuid.UUID) -> tuple[int, Any]:
-            op_headers = [*headers, (b"idempotency-key", service.idempotency_key(op_id).encode()),
-                          (b"accept", b"application/json")]
-            raw = b""
-            if body is not None:
-                raw = msgspec.json.encode(body)
-                op_headers.append((b"content-type", b"application/json"))
-            return await dispatch.call(app, base_scope=base_scope, method=method, path=path, headers=op_headers,
-                                       body=raw)
-
-        outcomes = await service.run_batch(app.state.sessionmaker, caller=principal.actor, device_id=data.device_id,
-                                           ops=data.ops, dispatch=run, clock=clock)
+        state = request.app.state
+        outcomes = await service.run_batch(state.sessionmaker, state.read_sessionmaker, principal=principal,
+                                           device_id=data.device_id, ops=data.ops, clock=clock, keys=signing_keys,
+                                           settings=settings)
         return SyncResponse(results=[SyncResult(op_id=o.op_id, status=o.status, body=o.body, replayed=o.replayed)
                                      for o in outcomes])
 
     @get("/ops/{op_id:uuid}", description="One of the caller's ops (or uploads sent with "
-                                          "Idempotency-Key: op:<op_id>): pending or applied, with its result.")
+                                          "Idempotency-Key: op:<op_id>), with its result.")
     async def get_op(self, op_id: uuid.UUID, session: AsyncSession, principal: Principal) -> SyncOpRead:
         return await service.get_op(session, principal, op_id)
 

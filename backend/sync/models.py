@@ -13,9 +13,9 @@ from backend.core.db import Base, UTCDateTime
 
 
 class SyncOp(Base):
-    """One offline op, keyed by the phone's `op_id`: its claim while it runs, then its first result
-    for ever. The primary key is what makes an op apply once: two concurrent claimers of the same
-    op_id cannot both insert the row."""
+    """One offline op, keyed by the phone's `op_id`, with its first result for ever. The row is
+    inserted in the same transaction as the op's effect: both commit or neither does, so an op is
+    applied once by construction (the primary key also stops a concurrent duplicate)."""
 
     __tablename__ = "sync_ops"
 
@@ -27,12 +27,10 @@ class SyncOp(Base):
     path: Mapped[str] = mapped_column(String(500), nullable=False)
     #: SHA-256 of the canonical {caller, method, path, body}: same op_id + other request → 409.
     request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    #: Random token of the current claim; only its holder may write the result.
-    claim_token: Mapped[str] = mapped_column(String(32), nullable=False)
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    #: NULL while the op is being applied (a pending claim).
-    status_code: Mapped[int | None] = mapped_column(Integer)
+    #: The answer (status and body, the API error body for a refusal).
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     response: Mapped[Any] = mapped_column(JSON, nullable=True)
     #: When the phone says the act happened (offline), beside when the server applied it.
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+

@@ -49,7 +49,9 @@ class SyncResponse(Struct, kw_only=True, forbid_unknown_fields=True):
 
 class SyncOpRead(Struct, kw_only=True, forbid_unknown_fields=True):
     op_id: uuid.UUID
-    state: Literal["pending", "applied"]
+    #: applied: the answer is final; awaiting_upload: a photo's metadata op whose file has not
+    #: arrived yet (upload it with Idempotency-Key: op:<op_id>). "pending" is no longer used.
+    state: Literal["pending", "applied", "awaiting_upload"]
     device_id: str
     method: str
     path: str
