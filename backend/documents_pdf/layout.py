@@ -81,7 +81,8 @@ class PrintView:
     site_address: str
     inspected_on: datetime
     locked_at: datetime | None
-    page_url: str
+    #: The public page's address (the QR code); None for a secret inspection, which has none.
+    page_url: str | None
     #: (role, name) of the team, officers first.
     team: list[tuple[str, str]] = field(default_factory=list)
     #: (holder, kind, number, shown to, at)
@@ -163,11 +164,16 @@ def render(view: PrintView, font: CjkFont) -> bytes:
 
     # Header: QR at the top right, agency and title centred.
     qr_size = 26
-    pdf.image(io.BytesIO(_qr_png(view.page_url)), x=pdf.w - pdf.r_margin - qr_size, y=12, w=qr_size, h=qr_size)
-    pdf.set_xy(pdf.w - pdf.r_margin - qr_size - 2, 12 + qr_size)
     pdf.set_font("cjk", size=6.5)
     pdf.set_text_color(*MUTED)
-    pdf.cell(qr_size + 4, 3.5, "扫码核验文书", align="C")
+    if view.page_url:
+        pdf.image(io.BytesIO(_qr_png(view.page_url)), x=pdf.w - pdf.r_margin - qr_size, y=12, w=qr_size,
+                  h=qr_size)
+        pdf.set_xy(pdf.w - pdf.r_margin - qr_size - 2, 12 + qr_size)
+        pdf.cell(qr_size + 4, 3.5, "扫码核验文书", align="C")
+    else:
+        pdf.set_xy(pdf.w - pdf.r_margin - qr_size - 2, 16)
+        pdf.multi_cell(qr_size + 4, 3.5, "涉密检查\n不设公开核验页面", align="C")
     pdf.set_xy(pdf.l_margin, 16)
     pdf.set_text_color(*INK)
     pdf.set_font("cjk", size=11)
@@ -241,8 +247,8 @@ def render(view: PrintView, font: CjkFont) -> bytes:
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(width, 4.2,
                    "本文书由签发机关以电子印章数字签名（PAdES）。用 PDF 阅读器可查看签名人与文件自签名后未被改动；"
-                   "扫描右上角二维码可核对文书状态（已锁定或已被更正）。"
-                   f"内容哈希：{view.content_sha256}",
+                   + ("扫描右上角二维码可核对文书状态（已锁定或已被更正）。" if view.page_url else "")
+                   + f"内容哈希：{view.content_sha256}",
                    align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
