@@ -20,7 +20,7 @@ from typing import Any
 
 import segno
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
 
 from backend.core.clock import LOCAL_TZ
 from backend.documents_pdf.fonts import CjkFont
@@ -119,6 +119,32 @@ class _Form(FPDF):
         self.cell(0, 4, f"内容哈希 SHA-256（RFC 8785）{self.view.content_sha256}", align="C")
 
 
+#: Chinese typesetting never starts a line with closing punctuation (GB/T 15834, 禁则).
+NO_LINE_START = frozenset("，。、；：？！）》」』】〕…%,.;:?!)]")
+
+
+def _kinsoku(pdf: FPDF, width: float, text: str) -> str:
+    """`text` broken into lines as fpdf2 would, except that a line that would start with closing
+    punctuation takes the previous line's last character with it."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        rest = paragraph
+        while True:
+            lines = pdf.multi_cell(width, 5.5, rest, dry_run=True, output=MethodReturnValue.LINES)
+            if len(lines) <= 1:
+                out.append(rest)
+                break
+            first = lines[0]
+            if not rest.startswith(first):  # fpdf2 changed the text (it should not): leave it be
+                out.append(rest)
+                break
+            if lines[1][:1] in NO_LINE_START and len(first) > 1:
+                first = first[:-1]
+            out.append(first)
+            rest = rest[len(first):].lstrip(" ")
+    return "\n".join(out)
+
+
 def _content_lines(content: dict[str, Any]) -> list[tuple[str, str]]:
     lines = []
     for key, value in content.items():
@@ -205,14 +231,23 @@ def render(view: PrintView, font: CjkFont) -> bytes:
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(1.5)
 
-    def row(label: str, text: str, label_w: float = 28) -> None:
+    def row(label: str, text: str, label_w: float = 34) -> None:
+        # The label column fits 统一社会信用代码 (the longest fixed label) on one line; a longer
+        # label (a content key) wraps, and the row is as tall as the taller column.
         pdf.set_font("cjk", size=9.5)
         pdf.set_text_color(*MUTED)
+        if pdf.get_y() + 11 > pdf.page_break_trigger:  # start the row on the page its label is on
+            pdf.add_page()
         y = pdf.get_y()
-        pdf.multi_cell(label_w, 5.5, label, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
+        page = pdf.page_no()
+        pdf.multi_cell(label_w, 5.5, label, align="L", new_x=XPos.RIGHT, new_y=YPos.NEXT)
+        label_bottom = pdf.get_y() if pdf.page_no() == page else 0.0
+        pdf.set_xy(pdf.l_margin + label_w, y)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(width - label_w, 5.5, text or "—", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_y(max(pdf.get_y(), y + 5.5))
+        pdf.multi_cell(width - label_w, 5.5, _kinsoku(pdf, width - label_w, text or "—"), align="L",
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if pdf.page_no() == page:
+            pdf.set_y(max(pdf.get_y(), label_bottom))
 
     heading("一、被检查单位及检查情况")
     row("被检查单位", view.enterprise_name)
@@ -246,7 +281,8 @@ def render(view: PrintView, font: CjkFont) -> bytes:
     pdf.set_font("cjk", size=8)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(width, 4.2,
-                   "本文书由签发机关以电子印章数字签名（PAdES）。用 PDF 阅读器可查看签名人与文件自签名后未被改动；"
+                   # No spaces around Latin words here: fpdf2 prefers breaking at a space, leaving short lines.
+                   "本文书由签发机关以电子印章数字签名（PAdES）。用PDF阅读器可查看签名人与文件自签名后未被改动；"
                    + ("扫描右上角二维码可核对文书状态（已锁定或已被更正）。" if view.page_url else "")
                    + f"内容哈希：{view.content_sha256}",
                    align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
