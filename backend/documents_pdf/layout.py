@@ -130,7 +130,8 @@ def _kinsoku(pdf: FPDF, width: float, text: str) -> str:
     for paragraph in text.split("\n"):
         rest = paragraph
         while True:
-            lines = pdf.multi_cell(width, 5.5, rest, dry_run=True, output=MethodReturnValue.LINES)
+            lines: list[str] = pdf.multi_cell(width, 5.5, rest, dry_run=True,  # type: ignore[assignment]
+                                              output=MethodReturnValue.LINES)
             if len(lines) <= 1:
                 out.append(rest)
                 break
