@@ -262,7 +262,9 @@ def render(view: PrintView, font: CjkFont) -> bytes:
         if by_role.get(role):
             row(ROLES[role], "、".join(by_role[role]))
     if view.credentials:
-        shown = [f"{holder}出示{CREDENTIAL_KINDS.get(kind, kind)}（编号 {number}），向{to}出示，{local(at)}"
+        # No space before the number: fpdf2 would break there and leave a short line.
+        shown = [f"{holder}出示{CREDENTIAL_KINDS.get(kind, kind)}（编号{number}），"
+                 f"向{to}出示，{at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
                  for holder, kind, number, to, at in view.credentials]
         row("出示证件", "\n".join(shown))
 

@@ -6,6 +6,7 @@ caching and who may print."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 
 import msgspec
@@ -205,3 +206,50 @@ async def test_certificate_chain_is_public(client):
     assert len(body["roots"]) >= 1 and body["roots"][0]["pem"].startswith("-----BEGIN CERTIFICATE-----")
     pem = await client.get("/api/v1/seal-certificates/roots.pem")
     assert pem.status_code == 200 and pem.text.count("BEGIN CERTIFICATE") == len(body["roots"])
+
+
+async def test_key_rotation_issues_new_certificates_and_old_papers_still_check(settings, clock, token_for,
+                                                                               keys_dir, tmp_path):
+    """`fieldcheck keys rotate` (seal and ca): the next PDF gets a new certificate under a new
+    root; the earlier PDF, its page and its cached file stay as they were."""
+    shutil.copytree(keys_dir / "keys", tmp_path / "keys")  # same access keys: token_for still works
+    (keys_dir / "cache").mkdir(exist_ok=True)
+    (tmp_path / "cache").symlink_to(keys_dir / "cache")  # the cut font, made once per test session
+    rotated = msgspec.structs.replace(settings, data_dir=str(tmp_path))
+    officer = token_for("sy.officer1")
+
+    async with AsyncTestClient(app=create_app(rotated, clock=clock), base_url="http://testserver.local") as c:
+        _, first = await locked_record(Flow(c, token_for, clock))
+        first_pdf = (await c.get(f"/api/v1/documents/{first['id']}.pdf", headers=officer)).content
+        before = (await c.get("/api/v1/seal-certificates")).json()
+
+    keys = Keys(tmp_path).load()
+    keys.seal.rotate()
+    keys.ca.rotate()
+
+    async with AsyncTestClient(app=create_app(rotated, clock=clock), base_url="http://testserver.local") as c:
+        _, second = await locked_record(Flow(c, token_for, clock))
+        second_pdf = (await c.get(f"/api/v1/documents/{second['id']}.pdf", headers=officer)).content
+        after = (await c.get("/api/v1/seal-certificates")).json()
+        assert len(after["roots"]) == len(before["roots"]) + 1
+        assert {s["sha256"] for s in before["seals"]} < {s["sha256"] for s in after["seals"]}
+        all_roots = await roots(c)
+        first_check = await check_pdf(first_pdf, all_roots)
+        second_check = await check_pdf(second_pdf, all_roots)
+        assert first_check.ok and second_check.ok
+        # Only the new root vouches for the new PDF; only an old one for the old PDF.
+        newest = [r for r in all_roots if r not in await roots_of(before)]
+        assert (await check_pdf(second_pdf, newest)).ok and not (await check_pdf(first_pdf, newest)).trusted
+        # The old paper: same file, and its QR code still opens its page.
+        assert (await c.get(f"/api/v1/documents/{first['id']}.pdf", headers=officer)).content == first_pdf
+        (old_url,) = qr_texts(first_pdf)
+        page = await c.get(old_url.removeprefix("http://testserver.local"))
+        assert page.status_code == 200 and 'data-status="locked"' in page.text
+
+
+async def roots_of(body: dict) -> list[bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    return [x509.load_pem_x509_certificate(c["pem"].encode()).public_bytes(serialization.Encoding.DER)
+            for c in body["roots"]]
