@@ -123,6 +123,10 @@ class _Form(FPDF):
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕…%,.;:?!)]")
 
 
+_UNBREAKABLE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-:./_")
+_MAX_UNBROKEN = 24
+
+
 def _kinsoku(pdf: FPDF, width: float, text: str) -> str:
     """`text` broken into lines as fpdf2 would, except that a line that would start with closing
     punctuation takes the previous line's last character with it."""
@@ -141,6 +145,14 @@ def _kinsoku(pdf: FPDF, width: float, text: str) -> str:
                 break
             if lines[1][:1] in NO_LINE_START and len(first) > 1:
                 first = first[:-1]
+            # Nor split a number, date or code ("2026-12-07", "LN-ZF-…") between two lines.
+            cut = len(first)
+            while cut > 0 and first[cut - 1] in _UNBREAKABLE and rest[cut:cut + 1] in _UNBREAKABLE:
+                cut -= 1
+                while cut > 0 and first[cut - 1] in _UNBREAKABLE:
+                    cut -= 1
+            if 0 < cut < len(first) and len(first) - cut <= _MAX_UNBROKEN:
+                first = first[:cut]
             out.append(first)
             rest = rest[len(first):].lstrip(" ")
     return "\n".join(out)

@@ -66,6 +66,13 @@ def test_no_line_starts_with_closing_punctuation(font_dir):
         assert "".join(lines) == text
         assert len(lines) > 2
         assert not any(line[:1] in NO_LINE_START for line in lines), (width, lines)
+    codes = "王强出示行政执法证（编号LN-ZF-210100-2024004），向李厂长出示，2026-12-07 09:30；" * 6
+    for width in (60.0, 73.0, 88.0, 131.0):
+        lines = _kinsoku(pdf, width, codes).split("\n")
+        assert "".join(lines).replace(" ", "") == codes.replace(" ", "")
+        # Every code and date lies whole on one line.
+        assert sum(line.count("LN-ZF-210100-2024004") for line in lines) == 6, (width, lines)
+        assert sum(line.count("2026-12-07") for line in lines) == 6, (width, lines)
 
 
 def test_seal_certificate_chains_to_the_root_and_names_the_agency(rings):
