@@ -35,6 +35,8 @@ class CjkFont:
     full_index: int
     common_path: Path
     common_codepoints: frozenset[int]
+    #: Face index when `common_path` is a collection (the bench renders with the full face).
+    common_index: int = 0
 
     def covers(self, text: str) -> bool:
         return all(ord(ch) in self.common_codepoints or ch in "\n\r\t" for ch in text)
@@ -77,7 +79,7 @@ def cjk_font(cache_dir: Path) -> CjkFont:
 
         full_path, index = _find_full()
         stat = full_path.stat()
-        tag = hashlib.sha256(f"{full_path}:{index}:{stat.st_size}:{stat.st_mtime_ns}:v2".encode()).hexdigest()[:16]
+        tag = hashlib.sha256(f"{full_path}:{index}:{stat.st_size}:{stat.st_mtime_ns}:v3".encode()).hexdigest()[:16]
         common_path = cache_dir / f"noto-sans-sc-common-{tag}.otf"
         wanted = _common_codepoints()
         if not common_path.is_file():
@@ -89,6 +91,11 @@ def cjk_font(cache_dir: Path) -> CjkFont:
             options.layout_features = []
             options.drop_tables += ["GSUB", "GPOS", "GDEF", "VORG", "vhea", "vmtx"]
             options.name_IDs = ["*"]
+            # Each document embeds a subset of this face. Without subroutines or hints the
+            # subsetter does not have to execute charstrings to find which subroutines the kept
+            # glyphs use (half of a render's time); print does not need CFF hints.
+            options.desubroutinize = True
+            options.hinting = False
             options.notdef_outline = True
             subsetter = subset.Subsetter(options)
             subsetter.populate(unicodes=wanted)

@@ -127,34 +127,49 @@ _UNBREAKABLE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 _MAX_UNBROKEN = 24
 
 
+def _adjust(line: str, rest: str, next_line: str) -> str:
+    """`line` (a prefix of `rest`) shortened so that the next line does not start with closing
+    punctuation and no number, date or code ("2026-12-07", "LN-ZF-…") is split."""
+    if next_line[:1] in NO_LINE_START and len(line) > 1:
+        line = line[:-1]
+    cut = len(line)
+    while cut > 0 and line[cut - 1] in _UNBREAKABLE and rest[cut:cut + 1] in _UNBREAKABLE:
+        cut -= 1
+        while cut > 0 and line[cut - 1] in _UNBREAKABLE:
+            cut -= 1
+    if 0 < cut < len(line) and len(line) - cut <= _MAX_UNBROKEN:
+        line = line[:cut]
+    return line
+
+
 def _kinsoku(pdf: FPDF, width: float, text: str) -> str:
-    """`text` broken into lines as fpdf2 would, except that a line that would start with closing
-    punctuation takes the previous line's last character with it."""
+    """`text` broken into lines as fpdf2 would, except for the breaks `_adjust` moves. fpdf2
+    lays out the text once, and again from a line whose break moved (rarely more than twice)."""
     out: list[str] = []
     for paragraph in text.split("\n"):
         rest = paragraph
-        while True:
+        while rest:
             lines: list[str] = pdf.multi_cell(width, 5.5, rest, dry_run=True,  # type: ignore[assignment]
                                               output=MethodReturnValue.LINES)
-            if len(lines) <= 1:
+            consumed, moved = 0, False
+            for i in range(len(lines) - 1):
+                tail = rest[consumed:]
+                if not tail.startswith(lines[i]):  # fpdf2 changed the text (it should not): leave it be
+                    break
+                line = _adjust(lines[i], tail, lines[i + 1])
+                out.append(line)
+                consumed += len(line)
+                while consumed < len(rest) and rest[consumed] == " ":
+                    consumed += 1
+                if line != lines[i]:
+                    moved = True
+                    break
+            rest = rest[consumed:]
+            if not moved:
                 out.append(rest)
                 break
-            first = lines[0]
-            if not rest.startswith(first):  # fpdf2 changed the text (it should not): leave it be
-                out.append(rest)
-                break
-            if lines[1][:1] in NO_LINE_START and len(first) > 1:
-                first = first[:-1]
-            # Nor split a number, date or code ("2026-12-07", "LN-ZF-…") between two lines.
-            cut = len(first)
-            while cut > 0 and first[cut - 1] in _UNBREAKABLE and rest[cut:cut + 1] in _UNBREAKABLE:
-                cut -= 1
-                while cut > 0 and first[cut - 1] in _UNBREAKABLE:
-                    cut -= 1
-            if 0 < cut < len(first) and len(first) - cut <= _MAX_UNBROKEN:
-                first = first[:cut]
-            out.append(first)
-            rest = rest[len(first):].lstrip(" ")
+        else:
+            out.append("")
     return "\n".join(out)
 
 
@@ -187,7 +202,7 @@ def render(view: PrintView, font: CjkFont) -> bytes:
     pdf.set_creator("Fieldcheck")
     pdf.set_lang("zh-CN")
     pdf.set_creation_date(view.locked_at or view.inspected_on)
-    pdf.add_font("cjk", fname=str(font.common_path))
+    pdf.add_font("cjk", fname=str(font.common_path), collection_font_number=font.common_index)
     if not font.covers(view.all_text()):
         pdf.add_font("cjkfull", fname=str(font.full_path), collection_font_number=font.full_index)
         pdf.set_fallback_fonts(["cjkfull"])
