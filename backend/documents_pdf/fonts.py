@@ -56,9 +56,6 @@ def _common_codepoints() -> set[int]:
 
 
 def _find_full() -> tuple[Path, int]:
-    override = os.environ.get("FIELDCHECK_CJK_FONT")  # a path to a .ttc (index 2) or .otf
-    if override:
-        return Path(override), 2 if override.endswith((".ttc", ".otc")) else 0
     for path, index in CANDIDATES:
         if path.is_file():
             return path, index
