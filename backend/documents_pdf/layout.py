@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,10 @@ FIELD_LABELS = {
     "deadline": "整改期限", "requirements": "整改要求", "basis": "依据", "measures": "处理措施",
     "location": "检查地点", "scope": "检查范围", "conclusion": "结论",
 }
+# fontTools' subsetter logs ~40 INFO lines per embedded font, i.e. per document: noise in the
+# server log, nothing an operator acts on.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
 INK = (20, 20, 20)
 MUTED = (90, 90, 90)
 RULE = (150, 150, 150)
@@ -236,17 +241,19 @@ def render(view: PrintView, font: CjkFont) -> bytes:
     pdf.set_font("cjk", size=20)
     title = view.title + ("（更正）" if view.supersedes else "")
     pdf.cell(width, 10, title, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # Notes under the title stay clear of the QR code: centred in the band between its mirrors.
+    band_x, band_w = pdf.l_margin + qr_size + 4, width - 2 * (qr_size + 4)
+    pdf.set_text_color(*ACCENT)
     if view.supersedes:
-        pdf.set_font("cjk", size=8.5)
-        pdf.set_text_color(*ACCENT)
-        pdf.multi_cell(width - qr_size - 6, 4.5, f"更正：本文书更正并取代文书 {view.supersedes[0]}"
-                       f"（内容哈希 {view.supersedes[1][:16]}…）", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(*INK)
+        pdf.set_font("cjk", size=8)
+        pdf.set_x(band_x)
+        pdf.multi_cell(band_w, 4.2, f"更正文书：更正并取代原文书\n{view.supersedes[0]}\n"
+                       f"原文书内容哈希 {view.supersedes[1]}", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if view.locked_at is None:
         pdf.set_font("cjk", size=9)
-        pdf.set_text_color(*ACCENT)
-        pdf.cell(width, 5, "草稿：签名未完成，文书尚未锁定", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(*INK)
+        pdf.set_x(band_x)
+        pdf.cell(band_w, 5, "草稿：签名未完成，文书尚未锁定", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
     pdf.set_y(max(pdf.get_y() + 3, 12 + qr_size + 5))
 
     def heading(text: str) -> None:

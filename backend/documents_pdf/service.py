@@ -91,10 +91,14 @@ def _row(kind: str, agency_code: str, key_kid: str, issuer_kid: str, issued: ca.
 
 async def certificates(read: AsyncSession, write: AsyncSession, keys: Keys, settings: Settings,
                        now: datetime) -> list[SealCertificate]:
-    """Every certificate the authority ever issued (the current root made on first use)."""
-    await _root(read, write, keys, settings, now)
-    await write.flush()
-    return list(await repository.certificates(write))
+    """Every certificate the authority ever issued (the current root made on first use). Read
+    through the read session: only a missing root touches the write session (and, on SQLite, its
+    lock), so a public endpoint does not queue behind writers."""
+    rows = list(await repository.certificates(read))
+    current = keys.ca.current.kid
+    if not any(r.kind == "root" and r.key_kid == current for r in rows):
+        rows.append(await _root(read, write, keys, settings, now))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------
