@@ -43,6 +43,7 @@ from backend.core.http import (
 )
 from backend.core.ratelimit import RateLimiter
 from backend.core.signing import Keys
+from backend.documents_pdf.paths import pdf_path_middleware
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
 from backend.settings import Settings
@@ -80,6 +81,7 @@ async def healthz(state: State) -> dict[str, Any]:
 
 def route_handlers() -> list[Any]:
     from backend.credentials.controllers import ROUTES as credentials
+    from backend.documents_pdf.controllers import ROUTES as documents_pdf
     from backend.evidence.controllers import ROUTES as evidence
     from backend.incidents.controllers import ROUTES as incidents
     from backend.inspections.controllers import ROUTES as inspections
@@ -88,10 +90,12 @@ def route_handlers() -> list[Any]:
     from backend.supervision.controllers import ROUTES as supervision
     from backend.sync.controllers import ROUTES as sync
     from backend.web.controllers import ROUTES as web
+    from backend.web.document_controllers import ROUTES as web_documents
 
     return [
         healthz, AuthController, AgencyController, PeopleController, AuditController,
         *personnel, *credentials, *inspections, *evidence, *incidents, *supervision, *notifications, *sync, *web,
+        *documents_pdf, *web_documents,
     ]
 
 
@@ -124,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         "keys": keys,
         "public_limiter": RateLimiter(settings.public_rate_limit, settings.public_rate_window_s),
     })
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         dependencies={
             "session": Provide(provide_session),
@@ -155,5 +159,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    # Before routing (Litestar's `middleware` runs after it): `/api/v1/documents/{id}.pdf`.
+    app.asgi_handler = pdf_path_middleware(app.asgi_handler)
+    return app
 
 

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from backend.core.signing import PURPOSES
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck.cli")
@@ -79,7 +80,7 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.core.signing import Keys
 
     keys = Keys(Path(settings.data_dir)).load()
-    purposes = [args.purpose] if args.purpose else ["access", "credential", "seal"]
+    purposes = [args.purpose] if args.purpose else list(PURPOSES)
     for purpose in purposes:
         key = keys.ring(purpose).rotate()
         _out(f"{purpose}: new key {key.kid} (older keys stay published for verification)")
@@ -283,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="keys_command", required=True)
     rotate = keys.add_parser("rotate", help="new signing key; old public keys stay published")
-    rotate.add_argument("--purpose", choices=["access", "credential", "seal"])
+    rotate.add_argument("--purpose", choices=list(PURPOSES))
     rotate.set_defaults(func=cmd_keys_rotate)
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)

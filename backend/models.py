@@ -5,6 +5,7 @@ from backend.audit import models as audit_models
 from backend.core.db import Base
 from backend.core.idempotency import IdempotencyRecord
 from backend.credentials import models as credentials_models
+from backend.documents_pdf import models as documents_pdf_models
 from backend.evidence import models as evidence_models
 from backend.incidents import models as incidents_models
 from backend.inspections import models as inspections_models
@@ -18,6 +19,7 @@ __all__ = [
     "IdempotencyRecord",
     "audit_models",
     "credentials_models",
+    "documents_pdf_models",
     "evidence_models",
     "incidents_models",
     "inspections_models",

@@ -41,7 +41,7 @@ SEED = int(os.environ.get("FIELDCHECK_FUZZ_SEED", "20261126"))  # fixed unless e
 ERROR_KEYS = {"status", "code", "message", "message_zh", "article", "detail"}
 ROLES: list[str | None] = ["sy.officer1", "sy.inspector.ft", "sy.hr", "ln.hr", "sy.admin", "sy.supervisor", None]
 # Routes whose success (and, by the brief, error) bodies are not JSON.
-EXEMPT_BODY = re.compile(r"(card\.png|/original|/thumbnail|^/v/|\.csv)$|^/v/")
+EXEMPT_BODY = re.compile(r"(card\.png|/original|/thumbnail|^/v/|\.csv)$|^/v/|^/d/")  # /v/, /d/: HTML pages
 METHODS = ("get", "post", "put", "patch", "delete")
 
 PATH_JUNK = [

@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PURPOSES = ("access", "credential", "seal")
+PURPOSES = ("access", "credential", "seal", "ca")
 _KID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -147,16 +147,18 @@ class KeyRing:
 
 
 class Keys:
-    """The three rings of a deployment."""
+    """The three rings of a deployment, and `ca`: the roots of the printed documents' seal
+    authority (backend.documents_pdf.ca)."""
 
     def __init__(self, data_dir: Path) -> None:
         base = data_dir / "keys"
         self.access = KeyRing(base, "access")
         self.credential = KeyRing(base, "credential")
         self.seal = KeyRing(base, "seal")
+        self.ca = KeyRing(base, "ca")
 
     def load(self) -> Keys:
-        for ring in (self.access, self.credential, self.seal):
+        for ring in (self.access, self.credential, self.seal, self.ca):
             ring.load()
         return self
 
