@@ -24,6 +24,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
+from backend.core.availability import database_unavailable, is_database_unavailable
 from backend.core.errors import BadRequest, DomainError
 
 log = logging.getLogger("fieldcheck.http")
@@ -153,6 +154,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         return error_response(400, "MALFORMED_JSON", "Request body is nested too deeply",
                               "请求体 JSON 嵌套层数过多")
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+    if is_database_unavailable(exc):
+        # Not a bug: the database is restarting, overloaded or locked. The client retries.
+        log.warning("database unavailable request_id=%s %s %s: %s", request_id, request.method, request.url.path,
+                    type(exc).__name__)
+        return domain_error_handler(request, database_unavailable())
     if isinstance(exc, StatementError):
         # The log line must not carry bound parameters (password hashes, identity numbers).
         exc.hide_parameters = True

@@ -64,7 +64,7 @@ from backend.core.errors import (
 from backend.core.geo import to_wgs84
 from backend.core.idempotency import Outcome, keys_for, request_fingerprint, run_idempotent
 from backend.core.signing import KeyRing, Keys
-from backend.evidence import imaging, repository
+from backend.evidence import decoding, imaging, repository
 from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import (
     ChecksRead,
@@ -584,8 +584,14 @@ async def intake_photo(
                 "The file is not a JPEG, PNG or HEIC image", "文件不是 JPEG、PNG 或 HEIC 图片",
                 detail={"accepted": sorted(imaging.ACCEPTED_MEDIA_TYPES), "filename": upload.filename},
             )
-        info, thumbnail = await anyio.to_thread.run_sync(_examine, upload.spool_path, media_type,
-                                                         settings.max_image_pixels)
+        # The header says how much memory the decode will take: wait for room for it (or refuse).
+        cost = await anyio.to_thread.run_sync(lambda: imaging.decode_estimate(
+            upload.spool_path, media_type, max_pixels=settings.max_image_pixels))
+        decodes = decoding.gate(settings.decode_memory_bytes, settings.max_concurrent_decodes,
+                                settings.decode_wait_s)
+        async with decodes.slot(cost):
+            info, thumbnail = await anyio.to_thread.run_sync(_examine, upload.spool_path, media_type,
+                                                             settings.max_image_pixels)
         # Files first, row second: whatever happens from here on, no row can lack its file.
         await anyio.to_thread.run_sync(_place, store, upload.spool_path, upload.sha256, thumbnail)
 
