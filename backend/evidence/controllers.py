@@ -93,7 +93,8 @@ async def handle_upload(request: Request[Any, Any, Any], session: AsyncSession, 
     await service.sweep_temp_once(settings.data_dir)
     upload = await service.receive_upload(
         _body(request), content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"), store=EvidenceStore(settings.data_dir),
+        content_length=request.headers.get("content-length"),
+        store=EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes),
         max_file_bytes=settings.max_upload_bytes,
     )
     outcome = await service.intake_photo(

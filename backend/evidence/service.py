@@ -368,6 +368,9 @@ async def receive_upload(chunks: AsyncIterator[bytes], *, content_type: str | No
     if not boundary:
         raise _malformed("no boundary in Content-Type")
     check_declared_length(content_length, max_file_bytes)
+    # Refuse (507) before reading a byte when the photo would not fit above the reserve.
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    await anyio.to_thread.run_sync(store.check_room, declared)
     max_body = max_file_bytes + BODY_SLACK
     sink = _FormSink(store, max_file_bytes)
     try:
@@ -521,8 +524,16 @@ def _examine(path: Path, media_type: str, max_pixels: int) -> tuple[imaging.Imag
 
 
 def _place(store: EvidenceStore, spool: Path, sha256: str, thumbnail: bytes) -> None:
+    existed = store.original_path(sha256).is_file()
     store.commit_original(spool, sha256)
-    store.write_thumbnail(sha256, thumbnail)
+    try:
+        store.write_thumbnail(sha256, thumbnail)
+    except BaseException:
+        # (Disk full.) An original placed just now has no row and never will: take it back. One
+        # that was there before belongs to an earlier upload of the same bytes and stays.
+        if not existed:
+            store.discard(store.original_path(sha256))
+        raise
 
 
 def exif_time_utc(exif: imaging.ExifInfo) -> datetime | None:
@@ -570,7 +581,7 @@ async def intake_photo(
 
     `owner` comes from the owner's own rules, applied when the request arrived (see the module
     docstring). The temp file is always consumed."""
-    store = EvidenceStore(settings.data_dir)
+    store = EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes)
     try:
         form = parse_form(upload, require_position=owner.require_position)
         if form.sha256 != upload.sha256:

@@ -12,28 +12,55 @@ refers to it is committed. So a crash at any point can leave a temp file or a fi
 older than `min_age_s`: a younger one may belong to an upload still in flight in another worker
 (renamed into place, row not yet committed).
 
+A full disk is refused, not half-written: the store keeps `min_free_bytes` free (checked before an
+upload is read, and again as it streams), and a real ENOSPC/EDQUOT from any write becomes 507
+INSUFFICIENT_STORAGE after the partial file is removed.
+
 Everything here is blocking file-system work: callers run it with `anyio.to_thread.run_sync`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from backend.core.errors import InsufficientStorage
 from backend.evidence.imaging import SNIFF_BYTES
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 THUMB_SUFFIX = ".thumb.jpg"
 #: Leftovers younger than this may belong to an upload in flight in another worker.
 DEFAULT_SWEEP_MIN_AGE_S = 3600
+#: While an upload streams, free space is rechecked after every this many bytes.
+ROOM_CHECK_BYTES = 1 << 20
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _no_room(free: int | None, needed: int, reserve: int) -> InsufficientStorage:
+    return InsufficientStorage(
+        "No room to store the photo; retry later", "存储空间不足，暂时无法保存照片，请稍后重试",
+        detail={"free_bytes": free, "needed_bytes": needed, "min_free_bytes": reserve},
+    )
+
+
+@contextlib.contextmanager
+def no_space_is_507(reserve: int = 0) -> Iterator[None]:
+    """A write that fails for want of space (ENOSPC, EDQUOT) is 507, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise _no_room(None, 0, reserve) from exc
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -47,9 +74,25 @@ def _fsync_dir(path: Path) -> None:
 class EvidenceStore:
     """The evidence directory of one deployment."""
 
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, *, min_free_bytes: int = 0) -> None:
         self.root = Path(data_dir) / "evidence"
         self.tmp = self.root / "tmp"
+        self.min_free_bytes = min_free_bytes
+
+    # --- room -------------------------------------------------------------------------------
+
+    def free_bytes(self) -> int:
+        path = self.root
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        st = os.statvfs(path)
+        return st.f_bavail * st.f_frsize
+
+    def check_room(self, needed: int = 0) -> None:
+        """507 unless `needed` more bytes still leave `min_free_bytes` free."""
+        free = self.free_bytes()
+        if free - max(needed, 0) < self.min_free_bytes:
+            raise _no_room(free, needed, self.min_free_bytes)
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -66,10 +109,12 @@ class EvidenceStore:
 
     def open_upload(self) -> SpoolFile:
         """A new temp file for an incoming upload (created 0600, exclusive)."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        path = self.tmp / f"{uuid.uuid4().hex}.part"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        return SpoolFile(path, os.fdopen(fd, "wb", buffering=0))
+        self.check_room()
+        with no_space_is_507(self.min_free_bytes):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            path = self.tmp / f"{uuid.uuid4().hex}.part"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return SpoolFile(path, os.fdopen(fd, "wb", buffering=0), room=self.check_room)
 
     # --- putting in place -------------------------------------------------------------------
 
@@ -93,15 +138,17 @@ class EvidenceStore:
         the content is identical by construction, and the new file's mtime protects it from a
         concurrent sweep that might have judged the old one an orphan."""
         target = self.original_path(sha256)
-        self._ensure_dir(target.parent)
-        os.replace(spool_path, target)
-        _fsync_dir(target.parent)
+        with no_space_is_507(self.min_free_bytes):
+            self._ensure_dir(target.parent)
+            os.replace(spool_path, target)
+            _fsync_dir(target.parent)
         return target
 
     def write_thumbnail(self, sha256: str, data: bytes) -> Path:
         target = self.thumbnail_path(sha256)
-        self._ensure_dir(target.parent)
-        _write_atomic(target, data)
+        with no_space_is_507(self.min_free_bytes):
+            self._ensure_dir(target.parent)
+            _write_atomic(target, data)
         return target
 
     def discard(self, path: Path | None) -> None:
@@ -190,25 +237,37 @@ class SweepReport:
 class SpoolFile:
     """An upload being written to disk while its SHA-256 is computed, chunk by chunk."""
 
-    def __init__(self, path: Path, fh: BinaryIO) -> None:
+    def __init__(self, path: Path, fh: BinaryIO, *, room: Callable[[int], None] | None = None) -> None:
         self.path = path
         self._fh = fh
         self._hash = hashlib.sha256()
         self.size = 0
         self.head = b""
+        self._room = room
+        self._unchecked = 0
 
     def write(self, chunks: list[bytes]) -> None:
         for chunk in chunks:
             if len(self.head) < SNIFF_BYTES:
                 self.head += chunk[: SNIFF_BYTES - len(self.head)]
             self._hash.update(chunk)
-            self._fh.write(chunk)
+            with no_space_is_507():
+                # An unbuffered write may be short (it is, just before ENOSPC): write the rest.
+                view = memoryview(chunk)
+                while view:
+                    written = self._fh.write(view)
+                    view = view[written or 0:]
             self.size += len(chunk)
+            self._unchecked += len(chunk)
+            if self._room is not None and self._unchecked >= ROOM_CHECK_BYTES:
+                self._unchecked = 0
+                self._room(0)
 
     def finish(self) -> str:
         """Flush to stable storage; the hex SHA-256 of everything written."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        with no_space_is_507():
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
         self._fh.close()
         return self._hash.hexdigest()
 
