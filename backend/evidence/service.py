@@ -919,8 +919,9 @@ _temp_swept = False
 
 
 async def sweep_temp_once(data_dir: str | Path) -> None:
-    """Once per process (on its first upload): remove temp files a crashed process left behind.
-    Only those older than an hour: younger ones may be uploads in flight in other workers."""
+    """Once per process (on its first upload): remove temp files a crashed process left behind,
+    at once when their writer is certainly dead (a worker uvicorn restarted after a kill), else
+    once older than an hour (younger ones may be uploads in flight elsewhere)."""
     global _temp_swept
     if _temp_swept:
         return

@@ -12,6 +12,14 @@ refers to it is committed. So a crash at any point can leave a temp file or a fi
 older than `min_age_s`: a younger one may belong to an upload still in flight in another worker
 (renamed into place, row not yet committed).
 
+Leftovers of a process that is certainly dead need no waiting: every temp file, and a marker
+`evidence/tmp/<owner>.<sha256>.<random>.placing` kept from just before a photo is put in place
+until its row is committed, carry their writer's owner tag (pid, process start time, host). At
+start (`fieldcheck serve`) and on a worker's first upload, files whose writer is gone from this
+host are removed at once, and a photo named by a dead writer's marker that no row refers to is
+an orphan of an interrupted upload: it goes too. Files of other hosts, or without a tag, keep
+the age rule.
+
 A full disk is refused, not half-written: the store keeps `min_free_bytes` free (checked before an
 upload is read, and again as it streams), and a real ENOSPC/EDQUOT from any write becomes 507
 INSUFFICIENT_STORAGE after the partial file is removed.
@@ -26,6 +34,7 @@ import errno
 import hashlib
 import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +52,40 @@ DEFAULT_SWEEP_MIN_AGE_S = 3600
 #: While an upload streams, free space is rechecked after every this many bytes.
 ROOM_CHECK_BYTES = 1 << 20
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_OWNER_RE = re.compile(r"(?:^|\.)(\d+)-(\d+)-([0-9a-f]{8})\.")
+PLACING_SUFFIX = ".placing"
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The start time of process `pid` (clock ticks since boot), None when there is none. With the
+    pid it names one process for ever: a recycled pid has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def owner_tag(pid: int | None = None) -> str:
+    """`<pid>-<start ticks>-<host hash>` of this process: written into every temp file's name."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}-{_start_ticks(pid) or 0}-{_HOST}"
+
+
+def writer_is_dead(name: str) -> bool:
+    """True only when `name` carries an owner tag of this host whose process is gone (or is
+    another process now). Untagged names and other hosts' files: False (the age rule applies)."""
+    match = _OWNER_RE.search(name)
+    if match is None or match.group(3) != _HOST:
+        return False
+    ticks = _start_ticks(int(match.group(1)))
+    return ticks is None or ticks != int(match.group(2))
 
 
 def _no_room(free: int | None, needed: int, reserve: int) -> InsufficientStorage:
@@ -112,7 +155,7 @@ class EvidenceStore:
         self.check_room()
         with no_space_is_507(self.min_free_bytes):
             self.tmp.mkdir(parents=True, exist_ok=True)
-            path = self.tmp / f"{uuid.uuid4().hex}.part"
+            path = self.tmp / f"{owner_tag()}.{uuid.uuid4().hex}.part"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         return SpoolFile(path, os.fdopen(fd, "wb", buffering=0), room=self.check_room)
 
@@ -150,6 +193,37 @@ class EvidenceStore:
             self._ensure_dir(target.parent)
             _write_atomic(target, data)
         return target
+
+    def mark_placing(self, sha256: str) -> Path:
+        """A marker naming a photo about to be put in place by this process, until its row is
+        committed (`discard` it then): if the process dies in between, the sweep knows the photo
+        may be an orphan without waiting an hour."""
+        self.original_path(sha256)  # validates the hash
+        with no_space_is_507(self.min_free_bytes):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            marker = self.tmp / f"{owner_tag()}.{sha256}.{uuid.uuid4().hex[:12]}{PLACING_SUFFIX}"
+            marker.touch(mode=0o600)
+        return marker
+
+    def dead_placings(self) -> tuple[list[Path], set[str], set[str]]:
+        """(markers of dead writers, the photos they name, the photos live writers are placing)."""
+        dead: list[Path] = []
+        dead_shas: set[str] = set()
+        live_shas: set[str] = set()
+        if not self.tmp.is_dir():
+            return dead, dead_shas, live_shas
+        for p in self.tmp.iterdir():
+            if not p.name.endswith(PLACING_SUFFIX):
+                continue
+            parts = p.name.split(".")
+            sha = parts[1] if len(parts) >= 4 and _SHA256_RE.match(parts[1]) else None
+            if writer_is_dead(p.name):
+                dead.append(p)
+                if sha:
+                    dead_shas.add(sha)
+            elif sha:
+                live_shas.add(sha)
+        return dead, dead_shas, live_shas
 
     def discard(self, path: Path | None) -> None:
         if path is not None:
@@ -189,11 +263,16 @@ class EvidenceStore:
 
     def sweep_temp(self, *, min_age_s: float = DEFAULT_SWEEP_MIN_AGE_S, now: float | None = None,
                    report: SweepReport | None = None) -> SweepReport:
-        """Delete temp files (interrupted uploads and writes) older than `min_age_s`."""
+        """Delete temp files (interrupted uploads and writes) older than `min_age_s`, or at once when
+        their writer is certainly dead. A dead writer's placing marker is left to `sweep`, which
+        needs it (and the database) to find the photo it may have orphaned."""
         now = time.time() if now is None else now
         report = report or SweepReport()
         for p in list(self.temp_files()):
-            if _age(p, now) >= min_age_s:
+            dead = writer_is_dead(p.name)
+            if dead and p.name.endswith(PLACING_SUFFIX):
+                continue
+            if dead or _age(p, now) >= min_age_s:
                 self.discard(p)
                 report.temp_removed.append(str(p))
             else:
@@ -204,17 +283,25 @@ class EvidenceStore:
               now: float | None = None) -> SweepReport:
         """Delete temp files, and content files whose hash is not in `referenced`, once older than
         `min_age_s`. `referenced` must have been read from the database AFTER the files were listed
-        (or the young-file rule covers the gap: a file renamed into place since is young)."""
+        (or the young-file rule covers the gap: a file renamed into place since is young).
+        Leftovers of dead writers go whatever their age (see the module docstring)."""
         now = time.time() if now is None else now
+        dead_markers, suspects, _ = self.dead_placings()
         report = self.sweep_temp(min_age_s=min_age_s, now=now)
         for sha, p in list(self.content_files()):
             if sha in referenced:
                 continue
-            if _age(p, now) >= min_age_s:
+            # A photo a dead writer was placing, with no row: unless a live writer is placing the
+            # same bytes right now (looked up again, as late as possible).
+            orphaned = sha in suspects and sha not in self.dead_placings()[2]
+            if orphaned or _age(p, now) >= min_age_s:
                 self.discard(p)
                 report.orphans_removed.append(str(p))
             else:
                 report.kept_young += 1
+        for marker in dead_markers:
+            self.discard(marker)
+            report.temp_removed.append(str(marker))
         return report
 
 
@@ -277,7 +364,7 @@ class SpoolFile:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = target.with_name(f".{target.name}.{owner_tag()}.{uuid.uuid4().hex[:12]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
