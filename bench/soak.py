@@ -92,6 +92,8 @@ class Recorder:
 
 
 RETRIES = 4
+#: After the load stops, how long answers to requests already sent are still awaited.
+DRAIN_S = 120.0
 
 
 async def _timed(rec: Recorder, kind: str, call: Any, ref_of: Any = None) -> Any:
@@ -103,6 +105,9 @@ async def _timed(rec: Recorder, kind: str, call: Any, ref_of: Any = None) -> Any
     for attempt in range(RETRIES + 1):
         try:
             r = await call()
+        except asyncio.CancelledError:
+            rec.add(kind, started, -2, (time.perf_counter() - t0) * 1000, code="unfinished")
+            raise
         except httpx.HTTPError as exc:
             if attempt < RETRIES:
                 rec.add(kind + "_retry", time.time(), -1, 0, code=type(exc).__name__)
@@ -148,7 +153,13 @@ async def _open_loop(rate: float, until: float, fire: Any) -> None:
         task.add_done_callback(tasks.discard)
         n += 1
     if tasks:
-        await asyncio.wait(tasks, timeout=60)
+        # Requests still unanswered this long after the end count as errors ("unfinished"); each
+        # records itself when it ends, so cancel and let _timed write the row.
+        _, pending = await asyncio.wait(tasks, timeout=DRAIN_S)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
 
 
 async def run_events(cfg: dict[str, Any], rec: Recorder) -> None:
@@ -183,8 +194,8 @@ async def run_events(cfg: dict[str, Any], rec: Recorder) -> None:
             start = time.monotonic()
             while True:
                 due = start + n / rate
-                if due >= until and not checked_in:
-                    return  # leaves the site checked out, for the next phase
+                if due >= until and (not checked_in or due >= until + 1 / rate):
+                    return  # one last check-out at most: the next phase starts off site
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 n += 1
                 # Client ids: a retry after a lost answer must not count as a second stay.
@@ -198,7 +209,8 @@ async def run_events(cfg: dict[str, Any], rec: Recorder) -> None:
                     r = await _timed(rec, "check_out", lambda: http.post(
                         f"/api/v1/inspections/{iid}/check-outs", json=body, headers=h[who]),  # noqa: B023 — awaited here
                         lambda r: r.json()["id"])
-                    checked_in = not (r is not None and r.status_code in (200, 201))
+                    # 409: not checked in after all (its check-in's answer was lost): off site.
+                    checked_in = not (r is not None and r.status_code in (200, 201, 409))
 
         share = cfg["rate"] / 50.0  # the mix below is for 50/s
         await asyncio.gather(
