@@ -28,6 +28,8 @@ from tests.faults.helpers import (
 )
 from tests.inspections.helpers import inspection_body
 
+pytestmark = pytest.mark.db
+
 DB_TIMEOUT_S = 2.0
 # A refusal may take the database timeout plus connection set-up and scheduling on a busy machine.
 MAX_REFUSAL_S = DB_TIMEOUT_S + 6.0

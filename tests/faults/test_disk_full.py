@@ -29,6 +29,8 @@ from tests.faults.helpers import (
     upload_fields,
 )
 
+pytestmark = pytest.mark.db
+
 
 def noisy_jpeg(size: tuple[int, int], seed: int) -> bytes:
     # Noise does not compress: the file is as large as a real photo of that size.

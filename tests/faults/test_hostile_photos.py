@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import SAMPLES
 from tests.faults.helpers import (
@@ -25,6 +26,8 @@ from tests.faults.helpers import (
     started_inspection,
     upload_fields,
 )
+
+pytestmark = pytest.mark.db
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from backend.evidence.storage import PLACING_SUFFIX, EvidenceStore, owner_tag
 from tests.evidence.test_crash import assert_no_row_without_files, db_state, files_state, jpeg
 from tests.faults.helpers import Server, auth_headers, multipart, started_inspection, upload_fields
+
+pytestmark = pytest.mark.db
 
 
 def dead_pid() -> int:

@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from backend.evidence.storage import EvidenceStore
 from tests.faults.helpers import Server, auth_headers, multipart, prepare_database, started_inspection
+
+pytestmark = pytest.mark.db
 
 IDLE_S = 2.0
 
