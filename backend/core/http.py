@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
@@ -140,6 +141,11 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             status = 401
         elif isinstance(exc, PermissionDeniedException):
             status = 403
+        if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):
+            # The client went away before its body was read (a phone losing signal, a cancelled
+            # retry): nobody receives this answer, and it is not a server fault to log as one.
+            log.info("client disconnected before its body was read: %s %s", request.method, request.url.path)
+            return error_response(400, "REQUEST_INTERRUPTED", "The request was interrupted", "请求中断")
         if status >= 500:
             return internal_error_handler(request, exc)
         code, message, message_zh = _KNOWN.get(status, ("HTTP_ERROR", str(exc.detail), str(exc.detail)))
