@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -20,7 +20,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import text
 
 import backend
 from backend.audit.controllers import AuditController
@@ -35,6 +34,7 @@ from backend.core.deps import (
     provide_settings,
 )
 from backend.core.errors import DomainError
+from backend.core.health import healthz, readyz
 from backend.core.http import (
     domain_error_handler,
     http_exception_handler,
@@ -43,6 +43,7 @@ from backend.core.http import (
 )
 from backend.core.ratelimit import RateLimiter
 from backend.core.signing import Keys
+from backend.core.timeouts import body_timeout_middleware
 from backend.documents_pdf.paths import pdf_path_middleware
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
@@ -70,15 +71,6 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-@get("/healthz", tags=["health"], exclude_from_auth=True)
-async def healthz(state: State) -> dict[str, Any]:
-    # A read-only session: on SQLite a health probe must not queue behind writers.
-    async with state.read_sessionmaker() as session:
-        await session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "sqlite" if state.settings.is_sqlite else "postgresql",
-            "version": backend.__version__}
-
-
 def route_handlers() -> list[Any]:
     from backend.credentials.controllers import ROUTES as credentials
     from backend.documents_pdf.controllers import ROUTES as documents_pdf
@@ -93,7 +85,7 @@ def route_handlers() -> list[Any]:
     from backend.web.document_controllers import ROUTES as web_documents
 
     return [
-        healthz, AuthController, AgencyController, PeopleController, AuditController,
+        healthz, readyz, AuthController, AgencyController, PeopleController, AuditController,
         *personnel, *credentials, *inspections, *evidence, *incidents, *supervision, *notifications, *sync, *web,
         *documents_pdf, *web_documents,
     ]
@@ -102,7 +94,7 @@ def route_handlers() -> list[Any]:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+        engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo, timeout_s=settings.db_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_sessionmaker(engine, read_only=True)
@@ -143,7 +135,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware,
+                    body_timeout_middleware(settings.body_idle_timeout_s, settings.body_timeout_s)],
         before_request=reject_nul_characters,
         lifespan=[lifespan],
         state=state,

@@ -65,14 +65,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from backend.core.signing import Keys
 
     Keys(Path(settings.data_dir)).load()  # create keys once, before workers race to do it
-    # Photos a crashed server left half-written: temp files and files without a row, older than
-    # an hour (younger ones may belong to uploads still in flight elsewhere).
+    # Photos a crashed server left half-written: temp files and files without a row. At once
+    # when the process that wrote them is gone; otherwise once older than an hour (younger ones
+    # may belong to uploads still in flight elsewhere).
     try:
         asyncio.run(_evidence_sweep(settings, 3600))
     except Exception:
         log.warning("evidence sweep at start failed; run `fieldcheck evidence sweep`", exc_info=True)
+    # SIGTERM: stop accepting, let requests in flight finish for at most shutdown_timeout_s, then
+    # cancel what is left (an upload cut that way removes its temp file) and exit.
     uvicorn.run("backend.asgi:make_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=False, log_level="info")
+                proxy_headers=False, log_level="info", timeout_graceful_shutdown=settings.shutdown_timeout_s)
     return 0
 
 

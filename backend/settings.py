@@ -23,7 +23,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: JSON bodies; uploads have their own limit.
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 25 * 1024 * 1024
-    max_image_pixels: int = 250_000_000
+    #: Pixels a photo may declare. Phone cameras save 12-50 MP (108 MP in full-resolution modes);
+    #: 120 MP refuses decompression bombs early. Memory is bounded separately (decode_memory_bytes).
+    max_image_pixels: int = 120_000_000
+    #: Estimated memory all photo decodes of one worker process may take at once; a photo that
+    #: alone needs more is refused (413), one that must wait longer than decode_wait_s gets 503.
+    decode_memory_bytes: int = 512 * 1024 * 1024
+    max_concurrent_decodes: int = 2
+    decode_wait_s: float = 10.0
+    #: Free space the photo store keeps on its file system: uploads that would eat into it get 507.
+    min_free_bytes: int = 256 * 1024 * 1024
+    #: How long a request waits for the database (SQLite lock, PostgreSQL pool/connect) before 503.
+    db_timeout_s: float = 10.0
+    #: A request body that sends nothing for body_idle_timeout_s, or is not complete after
+    #: body_timeout_s, is cut (408) and whatever it had written removed.
+    body_idle_timeout_s: float = 30.0
+    body_timeout_s: float = 600.0
+    #: SIGTERM: requests in flight get this long to finish before the worker exits.
+    shutdown_timeout_s: int = 20
     police_notify_hours: int = 24
     clarification_days: int = 10
     supervision_answer_days: int = 15
@@ -78,6 +95,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("max_body_bytes", int),
             ("max_upload_bytes", int),
             ("max_image_pixels", int),
+            ("decode_memory_bytes", int),
+            ("max_concurrent_decodes", int),
+            ("decode_wait_s", float),
+            ("min_free_bytes", int),
+            ("db_timeout_s", float),
+            ("body_idle_timeout_s", float),
+            ("body_timeout_s", float),
+            ("shutdown_timeout_s", int),
             ("police_notify_hours", int),
             ("clarification_days", int),
             ("supervision_answer_days", int),
@@ -96,6 +121,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 fields[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             elif field_type is int:
                 fields[name] = int(raw)
+            elif field_type is float:
+                fields[name] = float(raw)
             else:
                 fields[name] = raw
         if "public_base_url" in fields:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
@@ -58,7 +59,7 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def _load_spatialite(dbapi_connection: Any, _record: Any) -> None:
+def _load_spatialite(dbapi_connection: Any, _record: Any, *, busy_ms: int = 30000) -> None:
     # The aiosqlite adapter hides enable_load_extension; run it on the underlying aiosqlite
     # connection through the adapter's run_async (see CONVENTIONS.md).
     dbapi_connection.run_async(lambda conn: conn.enable_load_extension(True))
@@ -70,7 +71,7 @@ def _load_spatialite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
     # SQLAlchemy must not issue its own BEGIN: we send BEGIN IMMEDIATE ourselves (below).
     dbapi_connection.isolation_level = None
@@ -87,13 +88,18 @@ def _begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> AsyncEngine:
+    """`timeout_s` bounds how long a request waits for the database: SQLite's lock (busy timeout),
+    PostgreSQL's pool and connection set-up. Past it the request fails, and core/http answers
+    503 SERVICE_UNAVAILABLE (core/availability) instead of hanging."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _load_spatialite)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout_s})
+        event.listen(engine.sync_engine, "connect", partial(_load_spatialite, busy_ms=int(timeout_s * 1000)))
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # pool_pre_ping replaces connections a database restart killed, so the service recovers alone.
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                               pool_timeout=timeout_s, connect_args={"timeout": min(timeout_s, 5.0)})
 
 
 READ_ONLY_OPTION = "fieldcheck_read_only"

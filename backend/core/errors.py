@@ -96,3 +96,10 @@ def validation_error(field: str, code: str, message: str, message_zh: str = "") 
         message_zh or f"{field}：{message}",
         detail={"errors": [{"field": field, "code": code, "message": message}]},
     )
+
+
+class InsufficientStorage(DomainError):
+    """507: no room to store what was sent (the photo store's disk is full or at its reserve)."""
+
+    status = 507
+    default_code = "INSUFFICIENT_STORAGE"

@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
@@ -24,6 +25,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
+from backend.core.availability import database_unavailable, is_database_unavailable
 from backend.core.errors import BadRequest, DomainError
 
 log = logging.getLogger("fieldcheck.http")
@@ -139,6 +141,11 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             status = 401
         elif isinstance(exc, PermissionDeniedException):
             status = 403
+        if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):
+            # The client went away before its body was read (a phone losing signal, a cancelled
+            # retry): nobody receives this answer, and it is not a server fault to log as one.
+            log.info("client disconnected before its body was read: %s %s", request.method, request.url.path)
+            return error_response(400, "REQUEST_INTERRUPTED", "The request was interrupted", "请求中断")
         if status >= 500:
             return internal_error_handler(request, exc)
         code, message, message_zh = _KNOWN.get(status, ("HTTP_ERROR", str(exc.detail), str(exc.detail)))
@@ -153,6 +160,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         return error_response(400, "MALFORMED_JSON", "Request body is nested too deeply",
                               "请求体 JSON 嵌套层数过多")
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+    if is_database_unavailable(exc):
+        # Not a bug: the database is restarting, overloaded or locked. The client retries.
+        log.warning("database unavailable request_id=%s %s %s: %s", request_id, request.method, request.url.path,
+                    type(exc).__name__)
+        return domain_error_handler(request, database_unavailable())
     if isinstance(exc, StatementError):
         # The log line must not carry bound parameters (password hashes, identity numbers).
         exc.hide_parameters = True

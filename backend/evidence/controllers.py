@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import InternalServerException
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -94,14 +95,27 @@ async def handle_upload(request: Request[Any, Any, Any], session: AsyncSession, 
     await service.sweep_temp_once(settings.data_dir)
     upload = await service.receive_upload(
         _body(request), content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"), store=EvidenceStore(settings.data_dir),
+        content_length=request.headers.get("content-length"),
+        store=EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes),
         max_file_bytes=settings.max_upload_bytes,
     )
-    outcome = await service.intake_photo(
-        session, settings, keys, owner=owner, uploader=principal, upload=upload,
-        client=client_info(request), now=clock.now(), idempotency_key=request.headers.get("idempotency-key"),
-        scope=request.url.path,
-    )
+    # From before the photo is put in place until its row is committed, a marker names it: if
+    # this process dies in between, the next start removes the orphan at once (storage.py).
+    store = EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes)
+    try:
+        marker = await anyio.to_thread.run_sync(store.mark_placing, upload.sha256)
+    except BaseException:
+        store.discard(upload.spool_path)
+        raise
+    try:
+        outcome = await service.intake_photo(
+            session, settings, keys, owner=owner, uploader=principal, upload=upload,
+            client=client_info(request), now=clock.now(), idempotency_key=request.headers.get("idempotency-key"),
+            scope=request.url.path,
+        )
+        await session.commit()
+    finally:
+        store.discard(marker)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if isinstance(outcome.body, dict) and outcome.body.get("id"):
         headers["Location"] = f"/api/v1/evidence/{outcome.body['id']}"

@@ -342,6 +342,33 @@ def inspect_and_thumbnail(
     return info, thumbnail
 
 
+_BYTES_PER_PIXEL: Final = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
+                           "RGB": 3, "YCbCr": 3, "RGBA": 4, "RGBa": 4, "CMYK": 4, "I": 4, "F": 4}
+
+
+def decode_estimate(path: str | Path, media_type: str, *, max_pixels: int, max_px: int = THUMBNAIL_MAX_PX) -> int:
+    """Bytes `inspect_and_thumbnail` may need for this file, from its header alone (nothing is
+    decoded). Refuses what declares more than `max_pixels` (413), like the intake itself.
+
+    Rough on purpose, and on the high side: what counts is that a 240 MP PNG is seen to need
+    gigabytes before it is decoded. A JPEG is decoded at 1/8 scale (`draft`), but a progressive
+    one makes libjpeg keep every DCT coefficient of the full image (2 bytes per sample); PNG and
+    HEIC are decoded whole, and the thumbnail step copies the decoded image once more."""
+    with _open_checked(Path(path), media_type, max_pixels) as im:
+        width, height = im.size
+        pixels = width * height
+        if media_type == JPEG:
+            scale = max(1, min(8, width // max_px, height // max_px))
+            drafted = (pixels // (scale * scale)) * 3 * 2
+            if im.info.get("progressive") or im.info.get("progression"):
+                return drafted + pixels * 3 * 2
+            return drafted + 4 * 1024 * 1024
+        bands = _BYTES_PER_PIXEL.get(im.mode, 4)
+        if media_type == HEIC:
+            return pixels * (4 * 2 + 2)  # libheif's YCbCr planes, the RGB(A) image, its copy
+        return pixels * bands * 2 + 4 * 1024 * 1024
+
+
 def _swap(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     # EXIF orientations 5-8 include a 90° turn.
     return (size[1], size[0]) if orientation >= 5 else size

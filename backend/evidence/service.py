@@ -64,7 +64,7 @@ from backend.core.errors import (
 from backend.core.geo import to_wgs84
 from backend.core.idempotency import Outcome, keys_for, request_fingerprint, run_idempotent
 from backend.core.signing import KeyRing, Keys
-from backend.evidence import imaging, repository
+from backend.evidence import decoding, imaging, repository
 from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import (
     ChecksRead,
@@ -374,6 +374,9 @@ async def receive_upload(chunks: AsyncIterator[bytes], *, content_type: str | No
     if not boundary:
         raise _malformed("no boundary in Content-Type")
     check_declared_length(content_length, max_file_bytes)
+    # Refuse (507) before reading a byte when the photo would not fit above the reserve.
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    await anyio.to_thread.run_sync(store.check_room, declared)
     max_body = max_file_bytes + BODY_SLACK
     sink = _FormSink(store, max_file_bytes)
     try:
@@ -527,8 +530,16 @@ def _examine(path: Path, media_type: str, max_pixels: int) -> tuple[imaging.Imag
 
 
 def _place(store: EvidenceStore, spool: Path, sha256: str, thumbnail: bytes) -> None:
+    existed = store.original_path(sha256).is_file()
     store.commit_original(spool, sha256)
-    store.write_thumbnail(sha256, thumbnail)
+    try:
+        store.write_thumbnail(sha256, thumbnail)
+    except BaseException:
+        # (Disk full.) An original placed just now has no row and never will: take it back. One
+        # that was there before belongs to an earlier upload of the same bytes and stays.
+        if not existed:
+            store.discard(store.original_path(sha256))
+        raise
 
 
 def exif_time_utc(exif: imaging.ExifInfo) -> datetime | None:
@@ -576,7 +587,7 @@ async def intake_photo(
 
     `owner` comes from the owner's own rules, applied when the request arrived (see the module
     docstring). The temp file is always consumed."""
-    store = EvidenceStore(settings.data_dir)
+    store = EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes)
     try:
         form = parse_form(upload, require_position=owner.require_position)
         if form.sha256 != upload.sha256:
@@ -590,8 +601,14 @@ async def intake_photo(
                 "The file is not a JPEG, PNG or HEIC image", "文件不是 JPEG、PNG 或 HEIC 图片",
                 detail={"accepted": sorted(imaging.ACCEPTED_MEDIA_TYPES), "filename": upload.filename},
             )
-        info, thumbnail = await anyio.to_thread.run_sync(_examine, upload.spool_path, media_type,
-                                                         settings.max_image_pixels)
+        # The header says how much memory the decode will take: wait for room for it (or refuse).
+        cost = await anyio.to_thread.run_sync(lambda: imaging.decode_estimate(
+            upload.spool_path, media_type, max_pixels=settings.max_image_pixels))
+        decodes = decoding.gate(settings.decode_memory_bytes, settings.max_concurrent_decodes,
+                                settings.decode_wait_s)
+        async with decodes.slot(cost):
+            info, thumbnail = await anyio.to_thread.run_sync(_examine, upload.spool_path, media_type,
+                                                             settings.max_image_pixels)
         # Files first, row second: whatever happens from here on, no row can lack its file.
         await anyio.to_thread.run_sync(_place, store, upload.spool_path, upload.sha256, thumbnail)
 
@@ -932,8 +949,9 @@ _temp_swept = False
 
 
 async def sweep_temp_once(data_dir: str | Path) -> None:
-    """Once per process (on its first upload): remove temp files a crashed process left behind.
-    Only those older than an hour: younger ones may be uploads in flight in other workers."""
+    """Once per process (on its first upload): remove temp files a crashed process left behind,
+    at once when their writer is certainly dead (a worker uvicorn restarted after a kill), else
+    once older than an hour (younger ones may be uploads in flight elsewhere)."""
     global _temp_swept
     if _temp_swept:
         return
