@@ -43,6 +43,7 @@ from backend.audit.service import (
     make_checkpoint,
     restore,
 )
+from backend.core.availability import is_database_unavailable
 from backend.core.clock import Clock
 from backend.core.db import make_sessionmaker
 from backend.core.signing import KeyRing
@@ -146,8 +147,13 @@ class Sequencer:
                     await self._run_sqlite()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("audit sequencer failed; retrying in 1 s")
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    # An outage, not a bug: one line, no traceback; the loop retries until it is back.
+                    log.warning("audit sequencer: database unavailable (%s); retrying in 1 s",
+                                type(exc).__name__)
+                else:
+                    log.exception("audit sequencer failed; retrying in 1 s")
             self.leading = False
             await asyncio.sleep(1.0)
 
