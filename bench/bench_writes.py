@@ -377,6 +377,26 @@ async def synthesize(url: str, n: int, data_dir: Path) -> None:
         await engine.dispose()
 
 
+async def time_round_trip(url: str, samples: int = 300) -> list[float]:
+    """The floor under any proof on this machine right now: a session with one `SELECT 1`."""
+    from sqlalchemy import text
+
+    from backend.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    out = []
+    try:
+        maker = make_sessionmaker(engine, read_only=True)
+        for _ in range(samples):
+            async with maker() as s:
+                t0 = time.perf_counter()
+                await s.execute(text("SELECT 1"))
+                out.append(time.perf_counter() - t0)
+    finally:
+        await engine.dispose()
+    return out
+
+
 async def time_proofs(url: str, n: int, samples: int = 300) -> tuple[list[float], list[float]]:
     from backend.audit import merkle, service
     from backend.core.db import make_engine, make_sessionmaker
@@ -427,10 +447,13 @@ def scale(name: str, make_url: Any, drop: Any, data_dir: Path, entries: int, ver
         asyncio.run(synthesize(url, entries, data_dir))
         print(f"generated in {time.monotonic() - t0:.0f} s")
         inc, con = asyncio.run(time_proofs(url, entries))
+        floor = statistics.median(asyncio.run(time_round_trip(url)))
         q = statistics.quantiles
+        print(f"one-query session (SELECT 1): p50 {floor * 1000:.2f} ms — the load floor of this machine now")
         print(f"inclusion proof:   p50 {statistics.median(inc) * 1000:.2f} ms, p90 {q(inc, n=10)[-1] * 1000:.2f} ms "
               f"({len(inc)} random seqs)")
         print(f"consistency proof: p50 {statistics.median(con) * 1000:.2f} ms, p90 {q(con, n=10)[-1] * 1000:.2f} ms")
+        print(f"inclusion p50 / one-query p50: {statistics.median(inc) / floor:.1f}")
         if entries in verify_sizes:
             secs, rss, line = verify_rss(url, data_dir)
             print(f"audit verify at {entries:,}: {secs:.0f} s, peak RSS {rss / 1024:.0f} MiB — {line[:100]}")

@@ -60,6 +60,8 @@ class RoundResult:
     integrated: int
     tree_size: int
     tiles_written: int
+    #: The checkpoint this round signed, if it signed one.
+    note: str | None = None
 
 
 async def integrate_round(session: AsyncSession, *, seal: KeyRing, key_name: str, clock: Clock,
@@ -74,6 +76,13 @@ async def integrate_round(session: AsyncSession, *, seal: KeyRing, key_name: str
         raise inconsistent("The audit log is shorter than a checkpoint already signed",
                            {"tree_size": size, "checkpoint_tree_size": latest.tree_size})
     cr = restore(latest)
+    if latest is not None and cr.size != latest.tree_size:
+        # The stored frontier does not reproduce its root: rebuild it from the leaves, and refuse to
+        # go on from a log that no longer has the root this server signed (that would be a fork).
+        cr.extend(await repository.leaf_hashes_between(session, 0, latest.tree_size))
+        if cr.root().hex() != latest.root_hash:
+            raise inconsistent("The audit log no longer matches its latest signed checkpoint",
+                               {"tree_size": latest.tree_size})
     if cr.size < size:
         # Entries sequenced before checkpoints were signed per batch (an upgraded database).
         cr.extend(await repository.leaf_hashes_between(session, cr.size, size))
@@ -95,20 +104,27 @@ async def integrate_round(session: AsyncSession, *, seal: KeyRing, key_name: str
         await repository.add_entries(session, entries)
         await repository.delete_pending(session, [row.id for row in pending])
     written = await tiles.write_full_tiles(session, cr.size)
+    note = None
     if entries or latest is None or latest.tree_size != cr.size:
-        await repository.add_checkpoint(session, make_checkpoint(cr, seal=seal, key_name=key_name, now=clock.now()))
-    return RoundResult(integrated=len(entries), tree_size=cr.size, tiles_written=written)
+        checkpoint = make_checkpoint(cr, seal=seal, key_name=key_name, now=clock.now())
+        await repository.add_checkpoint(session, checkpoint)
+        note = checkpoint.note
+    return RoundResult(integrated=len(entries), tree_size=cr.size, tiles_written=written, note=note)
 
 
 async def integrate_once(maker: async_sessionmaker[AsyncSession], *, seal: KeyRing, settings: Settings,
                          clock: Clock, batch: int = BATCH) -> RoundResult:
     """One committed round, then the witness file updated."""
-    async with maker() as session:
-        async with session.begin():
-            result = await integrate_round(session, seal=seal, key_name=settings.origin, clock=clock, batch=batch)
-        latest = await repository.latest_checkpoint(session)
-    if latest is not None:
-        witness.publish(settings.witness_path, latest.tree_size, latest.note)
+    async with maker() as session, session.begin():
+        result = await integrate_round(session, seal=seal, key_name=settings.origin, clock=clock, batch=batch)
+    if result.note is not None:
+        witness.publish(settings.witness_path, result.tree_size, result.note)
+    elif not settings.witness_path.exists():
+        # A node without a witness yet (new data directory): start it from the latest checkpoint.
+        async with maker() as session:
+            latest = await repository.latest_checkpoint(session)
+        if latest is not None:
+            witness.publish(settings.witness_path, latest.tree_size, latest.note)
     return result
 
 
