@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.models import AuditEntry
+from backend.personnel.models import Agency, Person
 from backend.sync.models import AuditCheckpoint
 
 # Any constant works; it only has to be the same for every writer of this database.
@@ -44,10 +45,20 @@ async def iterate(session: AsyncSession, batch: int = 2000) -> AsyncIterator[Aud
         last = rows[-1].seq
 
 
-async def page(session: AsyncSession, after: int, limit: int) -> Sequence[AuditEntry]:
-    result = await session.execute(
-        select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit)
-    )
+async def page(session: AsyncSession, after: int, limit: int,
+               actors_under: str | None = None) -> Sequence[AuditEntry]:
+    """Entries after `after`. With `actors_under` (an agency path), only those whose actor is a
+    person of that agency or one below it: the jurisdiction of a reader below the province."""
+    query = select(AuditEntry).where(AuditEntry.seq > after)
+    if actors_under is not None:
+        people = select(Person.id).join(Agency, Agency.code == Person.agency_code).where(
+            Agency.path.startswith(actors_under, autoescape=True))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.where(AuditEntry.actor.in_(select(cast(people.subquery().c.id, String))))
+        else:
+            # SQLite keeps UUIDs as 32 hex digits; actors are written with dashes.
+            query = query.where(func.replace(AuditEntry.actor, "-", "").in_(people))
+    result = await session.execute(query.order_by(AuditEntry.seq).limit(limit))
     return result.scalars().all()
 
 

@@ -24,7 +24,9 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
+from backend.core.clock import iso_utc
 from backend.core.errors import BadRequest, DomainError
+from backend.core.times import cursor_instant
 
 log = logging.getLogger("fieldcheck.http")
 
@@ -79,6 +81,7 @@ _KNOWN = {
 }
 
 _FIELD_RE = re.compile(r"`\$\.?([^`]*)`")
+_OWN_CHECK_RE = re.compile(r"^`([^`$]+)` (.*?)(?: - at `\$\.?([^`]*)`)?$", re.DOTALL)
 
 
 def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
@@ -91,6 +94,14 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
         key = str(raw.get("key") or "")
         if key in {"data", ""}:
             key = ""
+        own = _OWN_CHECK_RE.match(message)
+        if own:
+            # A check of the schema's own (core/times.ApiStruct): "`field` why - at `$.path`".
+            name, why, where = own.group(1), own.group(2), own.group(3) or key
+            field = f"{where}.{name}" if where else name
+            code = "range" if "between" in why else "timezone_required" if "offset" in why else "invalid"
+            items.append({"field": field, "code": code, "message": why})
+            continue
         # msgspec puts the location inside the message ("... - at `$.team[0]`"); Litestar strips it.
         match = _FIELD_RE.search(message)
         if match and not key:
@@ -215,17 +226,15 @@ def time_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | No
     if value is None:
         return None
     try:
-        at = datetime.fromisoformat(str(value["at"]))
+        at = cursor_instant(value["at"])
         row_id = uuid.UUID(str(value["id"]))
     except (KeyError, ValueError, TypeError) as exc:
         raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if at.tzinfo is None:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
     return at, row_id
 
 
 def encode_time_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return encode_cursor({"at": at.isoformat(), "id": str(row_id)})
+    return encode_cursor({"at": iso_utc(at), "id": str(row_id)})
 
 
 def clamp_limit(limit: int | None) -> int:

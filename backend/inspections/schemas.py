@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 Kind = Literal["on_site_inspection", "rectification_recheck", "investigation"]
 Classification = Literal["normal", "secret"]
 Status = Literal["planned", "in_progress", "finished"]
@@ -32,7 +34,7 @@ Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
 ImageB64 = Annotated[str, msgspec.Meta(min_length=1, max_length=720_000)]
 
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

@@ -10,6 +10,8 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 QualificationKind = Literal["degree", "professional_title", "vocational_qualification", "registered_safety_engineer"]
 AppointedRole = Literal["technical_inspector", "social_supervisor"]
 Employment = Literal["full_time", "part_time"]
@@ -44,7 +46,7 @@ AgencyCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Score = Annotated[float, msgspec.Meta(ge=0, le=100)]
 
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
