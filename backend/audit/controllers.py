@@ -84,7 +84,8 @@ class AuditController(Controller):
         if format == "json":
             return Response(content=service.checkpoint_read(issued, settings.origin), headers=headers,
                             media_type="application/json")
-        return Response(content=issued.note, media_type="text/plain; charset=utf-8", headers=headers)
+        # Litestar appends "; charset=utf-8" to text/* itself: naming it here sent it twice.
+        return Response(content=issued.note, media_type="text/plain", headers=headers)
 
     @get("/keys", description="Public keys that sign checkpoints (the seal ring), as JWKs with the "
                               "signed-note verifier key of each. No login.")

@@ -81,6 +81,7 @@ _KNOWN = {
 }
 
 _FIELD_RE = re.compile(r"`\$\.?([^`]*)`")
+_MISSING_PARAM_RE = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 _OWN_CHECK_RE = re.compile(r"^`([^`$]+)` (.*?)(?: - at `\$\.?([^`]*)`)?$", re.DOTALL)
 
 
@@ -122,7 +123,14 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
         else:
             code = "invalid"
         items.append({"field": key or "body", "code": code, "message": message})
-    return items or [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+    if items:
+        return items
+    missing = _MISSING_PARAM_RE.match(str(exc.detail))
+    if missing:
+        # Litestar says which parameter in the text only: name it as the field.
+        kind, name = missing.group(1), missing.group(2)
+        return [{"field": name, "code": "required", "message": f"required {kind} parameter"}]
+    return [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -186,6 +194,29 @@ def _nul_error(field: str) -> DomainError:
                                           "message": "must not contain U+0000"}]})
 
 
+def is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def require_json_body(request: Request[Any, Any, Any]) -> None:
+    """415 UNSUPPORTED_MEDIA_TYPE (API.md) for a body declared as something other than JSON sent
+    to an endpoint that reads a JSON body. A request without Content-Type is read as JSON (some
+    HTTP stacks leave it out; replayed sync ops carry none). Uploads declare no JSON body and check
+    their own multipart type."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or not content_type.strip() or is_json_media_type(content_type):
+        return
+    if request.route_handler.parsed_data_field is None:
+        return
+    if request.headers.get("content-length") == "0":
+        return
+    raise BadRequest("The body must be JSON (Content-Type: application/json)",
+                     "请求体须为 JSON（Content-Type: application/json）",
+                     code="UNSUPPORTED_MEDIA_TYPE", status=415,
+                     detail={"content_type": content_type[:200], "expected": "application/json"})
+
+
 async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
     """`before_request` hook: U+0000 in a path, query or JSON body is refused up front. PostgreSQL
     cannot store it in text or JSON columns, and no field of the API has a use for it."""
@@ -196,6 +227,7 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
             raise _nul_error(f"query.{name.replace(chr(0), '')}")
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return
+    require_json_body(request)
     if request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
         return  # uploads stream; their text fields are validated by their handlers
     body = await request.body()

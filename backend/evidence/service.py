@@ -745,7 +745,11 @@ async def load_visible(session: AsyncSession, principal: Principal, evidence_id:
     evidence = await repository.get(session, evidence_id)
     if evidence is None:
         raise NotFound("No such evidence", "未找到该证据")
-    await require_owner_visible(session, principal, evidence.owner_kind, evidence.owner_id)
+    try:
+        await require_owner_visible(session, principal, evidence.owner_kind, evidence.owner_id)
+    except NotFound:
+        # The photo is what was asked for: its 404 names the photo, not the inspection or case.
+        raise NotFound("No such evidence", "未找到该证据") from None
     return evidence
 
 

@@ -258,7 +258,8 @@ class SignatureRead(Struct, kw_only=True, forbid_unknown_fields=True):
     content_sha256: str
     signer_role: str
     signer_person_id: uuid.UUID | None
-    signer_name: str
+    #: null for an enterprise refusal recorded without the representative's name.
+    signer_name: str | None
     refused: bool
     refusal_note: str | None
     witness_name: str | None

@@ -95,9 +95,7 @@ async def create_person(session: AsyncSession, principal: Principal, data: Perso
         raise validation_error("agency_code", "unknown", "no such agency", "机关代码不存在")
     require_writable(principal, agency.path)
     info = validate_id_number(data.id_number)
-    if data.role == "technical_inspector" and data.employment is None:
-        raise validation_error("employment", "required", "technical inspectors are full_time or part_time",
-                               "技术检查员须注明专职或兼职")
+    # `employment` may wait for the appointment, which carries it (API.md §Agencies and people).
     if data.role != "technical_inspector" and data.employment is not None:
         raise validation_error("employment", "not_applicable", "only technical inspectors have an employment",
                                "仅技术检查员区分专职兼职")

@@ -5,7 +5,6 @@ client sent."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import uuid
 from datetime import date, datetime
@@ -86,8 +85,6 @@ async def test_inspection_times_at_the_calendar_edges_are_422(client: Any, token
                                 "shown_to": {"name": "李厂长", "role": "企业负责人"}, "position": position(),
                                 "at": value}, headers=auth)
     assert_field_refused(r, "at")
-    r = await flow.document(iid)
-    assert r.status_code == 403 or r.status_code == 409 or r.status_code == 201, r.text
 
 
 @pytest.mark.db
@@ -144,5 +141,4 @@ async def test_times_sent_with_an_offset_come_back_in_utc_with_z(client: Any, to
                           headers=token_for("sy.officer1"))
     assert r.status_code == 201, r.text
     assert r.json()["planned_at"] == "2026-11-26T01:00:00Z"
-    assert hashlib.sha256(r.content).hexdigest()  # body is bytes as served
     assert "+08:00" not in r.text and "+00:00" not in r.text
