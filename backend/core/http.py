@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
@@ -133,6 +134,11 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
     return [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
 
 
+def is_client_disconnect(exc: BaseException) -> bool:
+    """Litestar reports an `http.disconnect` while reading the body as a 500 InternalServerException."""
+    return isinstance(exc, InternalServerException) and "client disconnected" in str(exc.detail)
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, ValidationException):
         detail_text = str(exc.detail)
@@ -143,6 +149,13 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             422, "VALIDATION_ERROR", "The request does not match the schema", "请求内容不符合要求",
             detail={"errors": items},
         )
+    if is_client_disconnect(exc):
+        # The client hung up (a phone losing signal mid-upload): nothing is wrong with the server
+        # and nobody will read an answer. One INFO line, no traceback, no ERROR.
+        log.info("client disconnected request_id=%s %s %s",
+                 request.scope.get("state", {}).get("request_id"), request.method, request.url.path)
+        return error_response(400, "CLIENT_DISCONNECTED", "The client disconnected before the request was read",
+                              "客户端在请求读取完成前断开了连接")
     if isinstance(exc, HTTPException):
         status = exc.status_code
         if status == 400:
