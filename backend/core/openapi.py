@@ -1,0 +1,109 @@
+"""What the generated OpenAPI document does not say by itself, added once after the app is built:
+bearer security (on exactly the operations that need a token), the error body of API.md on every
+4xx/5xx answer an operation can give (instead of the framework's own 400 body), and the limits of
+the list parameters every list shares. A generated client then knows what the server refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
+from litestar.openapi.spec.enums import OpenAPIType
+
+BEARER = "bearerAuth"
+ERROR_SCHEMA = "ErrorBody"
+
+ERROR_BODY = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["status", "code", "message", "message_zh", "article", "detail"],
+    properties={
+        "status": Schema(type=OpenAPIType.INTEGER, description="the HTTP status, repeated"),
+        "code": Schema(type=OpenAPIType.STRING, description="machine-readable reason, e.g. ART13_ACTING_ALONE"),
+        "message": Schema(type=OpenAPIType.STRING, description="English"),
+        "message_zh": Schema(type=OpenAPIType.STRING, description="Chinese, for the user"),
+        "article": Schema(one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)],
+                          description="article of the implementing rules the refusal rests on"),
+        "detail": Schema(type=OpenAPIType.OBJECT, description="VALIDATION_ERROR: {errors: [{field, code, message}]}",
+                         additional_properties=True),
+    },
+    examples=[{"status": 409, "code": "ART13_ACTING_ALONE",
+               "message": "A technical inspector may act only in an inspection in progress with at least two "
+                          "officers present",
+               "message_zh": "技术检查员不得单独执法：须在检查进行中且至少两名行政执法人员在场",
+               "article": "13", "detail": {"status": "planned", "officers_present": 0, "required": 2}}],
+)
+
+_DESCRIPTIONS = {
+    "400": "Bad request (malformed JSON, MALFORMED_CREDENTIAL, INVALID_CURSOR, ...)",
+    "401": "UNAUTHENTICATED: no, expired or invalid bearer token",
+    "403": "FORBIDDEN: role or jurisdiction (or an article's refusal, e.g. ART13_DECISION_FORBIDDEN)",
+    "404": "NOT_FOUND (also what is outside the caller's jurisdiction)",
+    "409": "Conflict with the current state (ID_CONFLICT, an article's refusal, ...)",
+    "413": "TOO_LARGE",
+    "415": "UNSUPPORTED_MEDIA_TYPE: the body must be application/json",
+    "422": "VALIDATION_ERROR (detail.errors) or a rule's refusal (NOT_ELIGIBLE, ID_NUMBER_INVALID, ...)",
+    "429": "RATE_LIMITED (Retry-After)",
+    "503": "SERVICE_UNAVAILABLE: the database is unreachable (Retry-After)",
+}
+
+
+def _error(status: str) -> OpenAPIResponse:
+    return OpenAPIResponse(description=_DESCRIPTIONS[status], content={
+        "application/json": OpenAPIMediaType(schema=Reference(ref=f"#/components/schemas/{ERROR_SCHEMA}"))})
+
+
+def needs_token(handler: Any) -> bool:
+    return "principal" in handler.parsed_fn_signature.parameters
+
+
+def complete_openapi(app: Litestar) -> None:
+    """Build the app's OpenAPI document now and add what it lacks (see the module docstring)."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    openapi = plugin.provide_openapi()
+    components = openapi.components if isinstance(openapi.components, Components) else Components()
+    openapi.components = components
+    components.security_schemes = {**(components.security_schemes or {}), BEARER: SecurityScheme(
+        type="http", scheme="bearer", bearer_format="JWT",
+        description="Access token from POST /api/v1/auth/token (EdDSA, with kid).")}
+    components.schemas = {**(components.schemas or {}), ERROR_SCHEMA: ERROR_BODY}
+    for route in plugin.included_routes.values():
+        item = (openapi.paths or {}).get(route.path_format or "/")
+        if item is None:
+            continue
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                _complete_operation(getattr(item, method.lower(), None), handler, bool(route.path_parameters))
+
+
+def _complete_operation(operation: Any, handler: Any, has_path_parameters: bool) -> None:
+    if operation is None:
+        return
+    statuses = ["400", "422", "503"]
+    if needs_token(handler):
+        operation.security = [{BEARER: []}]
+        statuses += ["401", "403"]
+    else:
+        operation.security = []
+        statuses.append("429")
+    if has_path_parameters:
+        statuses.append("404")
+    if handler.parsed_data_field is not None:
+        statuses += ["409", "413", "415"]
+    responses = dict(operation.responses or {})
+    for status in statuses:
+        responses[status] = _error(status)
+    operation.responses = dict(sorted(responses.items()))
+    for parameter in operation.parameters or []:
+        if getattr(parameter, "name", None) == "limit" and isinstance(parameter.schema, Schema):
+            # clamp_limit (core/http) refuses anything else with 422.
+            parameter.schema = Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=500, default=50,
+                                      description="page size")

@@ -1,0 +1,77 @@
+"""The interactive API docs work without internet (every asset from the app itself), and the
+OpenAPI document says what a client must know: bearer security, the error body of API.md on
+refusals, the limits of list parameters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.db
+PUBLIC = {("post", "/api/v1/auth/token"), ("get", "/api/v1/auth/jwks"), ("get", "/api/v1/verify"),
+          ("post", "/api/v1/verify"), ("get", "/api/v1/credentials/jwks"), ("get", "/api/v1/credentials/status"),
+          ("get", "/api/v1/public/dismissals"), ("get", "/healthz"), ("get", "/api/v1/audit/checkpoint")}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+async def test_docs_page_loads_everything_from_the_app(client: Any) -> None:
+    for page in ("/schema", "/schema/swagger"):
+        r = await client.get(page)
+        assert r.status_code == 200, page
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", r.text)
+        assert len(urls) >= 3, urls
+        for url in urls:
+            assert url.startswith("/"), f"{page} loads {url} from elsewhere"
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert len(asset.content) > 100, url
+        assert "https://" not in r.text and "http://" not in r.text
+
+
+async def test_openapi_security_is_what_the_server_does(client: Any) -> None:
+    """Each operation's declared security is checked against the server: bearer ones answer 401
+    without a token, public ones do not."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    scheme = doc["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    public, bearer = set(), set()
+    for path, item in doc["paths"].items():
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            url = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+            r = await client.request(method.upper(), url)
+            if op["security"] == []:
+                public.add((method, path))
+                assert r.status_code != 401, (method, path, r.text)
+            else:
+                assert op["security"] == [{"bearerAuth": []}], (method, path)
+                bearer.add((method, path))
+                assert r.status_code == 401, (method, path, r.status_code)
+                assert {"401", "403"} <= set(op["responses"]), (method, path)
+    assert public >= PUBLIC
+    assert len(bearer) > 50
+
+
+async def test_openapi_refusals_use_the_contract_error_body(client: Any) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    body = doc["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"status", "code", "message", "message_zh", "article", "detail"}
+    count = 0
+    for item in doc["paths"].values():
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            for status, response in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, status)
+                    count += 1
+            for parameter in op.get("parameters", []):
+                if parameter["name"] == "limit":
+                    assert (parameter["schema"]["minimum"], parameter["schema"]["maximum"]) == (1, 500)
+    assert count > 100
