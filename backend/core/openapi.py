@@ -61,6 +61,68 @@ def _error(status: str) -> OpenAPIResponse:
         "application/json": OpenAPIMediaType(schema=Reference(ref=f"#/components/schemas/{ERROR_SCHEMA}"))})
 
 
+#: Years whose times stay inside core/times' range [1900, 2200) under any UTC offset; the offset
+#: itself is required (a time without one is refused).
+DATE_TIME_PATTERN = r"^(19(0[1-9]|[1-9][0-9])|20[0-9]{2}|21([0-8][0-9]|9[0-8]))-.*(Z|z|[+-][0-9]{2}:[0-9]{2})$"
+DATE_PATTERN = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+#: Fields whose checks live in code (check characters), described as far as JSON Schema can.
+FIELD_SHAPES: dict[str, dict[str, Any]] = {
+    "credit_code": {"min_length": 18, "max_length": 18, "pattern": "^[0-9A-Za-z]{18}$",
+                    "description": "GB 32100 unified social credit code; check character validated"},
+    "id_number": {"min_length": 18, "max_length": 18, "pattern": "^[0-9]{17}[0-9Xx]$",
+                  "description": "GB 11643 resident identity number; check character validated"},
+}
+
+
+def _struct_classes() -> dict[str, type]:
+    from backend.core.times import ApiStruct
+
+    found: dict[str, type] = {}
+    todo: list[type] = [ApiStruct]
+    while todo:
+        cls = todo.pop()
+        subclasses: list[type] = cls.__subclasses__()
+        for sub in subclasses:
+            found.setdefault(sub.__name__, sub)
+            todo.append(sub)
+    return found
+
+
+def _tighten(schema: Any, *, shapes: bool) -> None:
+    """Date, date-time and (with `shapes`, for what clients send) known-shape properties of one
+    schema, recursing into unions. Responses may mask them (`2101**********123X`)."""
+    if not isinstance(schema, Schema):
+        return
+    for option in [*(schema.one_of or []), *(schema.any_of or [])]:
+        _tighten(option, shapes=shapes)
+    fmt = getattr(schema.format, "value", schema.format)
+    if fmt == "date-time" and schema.pattern is None:
+        schema.pattern = DATE_TIME_PATTERN
+    elif fmt == "date" and schema.pattern is None:
+        schema.pattern = DATE_PATTERN
+    for name, prop in (schema.properties or {}).items():
+        if shapes and isinstance(prop, Schema) and name in FIELD_SHAPES:
+            for key, value in FIELD_SHAPES[name].items():
+                setattr(prop, key, value)
+        _tighten(prop, shapes=shapes)
+    if isinstance(schema.items, Schema):
+        _tighten(schema.items, shapes=shapes)
+
+
+def _tighten_components(schemas: dict[str, Any]) -> None:
+    """Unknown fields are refused (forbid_unknown_fields): say so with additionalProperties false;
+    times and dates carry the range and offset rules of core/times."""
+    structs = _struct_classes()
+    for key, schema in schemas.items():
+        if not isinstance(schema, Schema):
+            continue
+        cls = structs.get(key) or structs.get(key.rsplit("_", 1)[-1])
+        config = getattr(cls, "__struct_config__", None)
+        if config is not None and config.forbid_unknown_fields and schema.type == OpenAPIType.OBJECT:
+            schema.additional_properties = False
+        _tighten(schema, shapes=not key.endswith(("Read", "Page")))
+
+
 def needs_token(handler: Any) -> bool:
     return "principal" in handler.parsed_fn_signature.parameters
 
@@ -75,6 +137,7 @@ def complete_openapi(app: Litestar) -> None:
         type="http", scheme="bearer", bearer_format="JWT",
         description="Access token from POST /api/v1/auth/token (EdDSA, with kid).")}
     components.schemas = {**(components.schemas or {}), ERROR_SCHEMA: ERROR_BODY}
+    _tighten_components(components.schemas)
     for route in plugin.included_routes.values():
         item = (openapi.paths or {}).get(route.path_format or "/")
         if item is None:

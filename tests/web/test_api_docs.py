@@ -75,3 +75,20 @@ async def test_openapi_refusals_use_the_contract_error_body(client: Any) -> None
                 if parameter["name"] == "limit":
                     assert (parameter["schema"]["minimum"], parameter["schema"]["maximum"]) == (1, 500)
     assert count > 100
+
+
+async def test_openapi_is_as_strict_as_the_validation(client: Any) -> None:
+    """What the server refuses by rule (unknown fields, times without an offset or outside the
+    calendar range, malformed identity numbers) the schema refuses too."""
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    incident = schemas["IncidentCreate"]
+    assert incident["additionalProperties"] is False
+    pattern = re.compile(incident["properties"]["occurred_at"]["pattern"])
+    for bad in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-11-26T10:00:00", "1899-12-31T00:00:00Z"):
+        assert not pattern.search(bad), bad
+    for good in ("2026-11-26T10:00:00Z", "2026-11-26T18:00:00+08:00", "1999-01-01T00:00:00.5-05:00"):
+        assert pattern.search(good), good
+    person = schemas["PersonCreate"]["properties"]["id_number"]
+    assert (person["minLength"], person["maxLength"]) == (18, 18)
+    assert not re.search(person["pattern"], "2101**********123X")
+    assert re.search(person["pattern"], "21010219900101001X")
