@@ -109,6 +109,31 @@ def _tighten(schema: Any, *, shapes: bool) -> None:
         _tighten(schema.items, shapes=shapes)
 
 
+def _bounds_from_struct(cls: type, schema: Schema) -> None:
+    """Constraints the generator drops: a bound of 0 (`ge=0` is falsy, so it never reaches the
+    document) and the allowed keys of a dict keyed by a Literal (`consents`)."""
+    import msgspec.inspect as mi
+
+    info = mi.type_info(cls)
+    if not isinstance(info, mi.StructType):
+        return
+    for field in info.fields:
+        prop = (schema.properties or {}).get(field.encode_name)
+        if not isinstance(prop, Schema):
+            continue
+        options = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
+        for option in options:
+            if isinstance(option, mi.IntType | mi.FloatType):
+                if option.ge is not None and prop.minimum is None:
+                    prop.minimum = option.ge
+                if option.gt is not None and prop.exclusive_minimum is None:
+                    prop.exclusive_minimum = option.gt
+                if option.le is not None and prop.maximum is None:
+                    prop.maximum = option.le
+            elif isinstance(option, mi.DictType) and isinstance(option.key_type, mi.LiteralType):
+                prop.property_names = Schema(type=OpenAPIType.STRING, enum=list(option.key_type.values))
+
+
 def _tighten_components(schemas: dict[str, Any]) -> None:
     """Unknown fields are refused (forbid_unknown_fields): say so with additionalProperties false;
     times and dates carry the range and offset rules of core/times."""
@@ -120,6 +145,8 @@ def _tighten_components(schemas: dict[str, Any]) -> None:
         config = getattr(cls, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields and schema.type == OpenAPIType.OBJECT:
             schema.additional_properties = False
+        if cls is not None:
+            _bounds_from_struct(cls, schema)
         _tighten(schema, shapes=not key.endswith(("Read", "Page")))
 
 

@@ -92,3 +92,6 @@ async def test_openapi_is_as_strict_as_the_validation(client: Any) -> None:
     assert (person["minLength"], person["maxLength"]) == (18, 18)
     assert not re.search(person["pattern"], "2101**********123X")
     assert re.search(person["pattern"], "21010219900101001X")
+    # Bounds of 0 and the keys of Literal-keyed objects, which the generator leaves out.
+    assert schemas["PositionIn"]["properties"]["accuracy_m"]["minimum"] == 0
+    assert schemas["AppointmentCreate"]["properties"]["consents"]["propertyNames"]["enum"] == ["employer", "self"]
