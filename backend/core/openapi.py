@@ -74,6 +74,20 @@ FIELD_SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Examples by field name, for request schemas (valid values: check characters included).
+FIELD_EXAMPLES: dict[str, Any] = {
+    "at": "2026-11-26T09:30:00+08:00", "occurred_at": "2026-11-26T09:30:00+08:00",
+    "planned_at": "2026-11-26T09:00:00+08:00", "notified_at": "2026-11-26T10:00:00+08:00",
+    "published_at": "2026-12-01T09:00:00+08:00", "recorded_at": "2026-11-26T09:31:00+08:00",
+    "start_date": "2026-01-01", "end_date": "2028-12-31", "valid_until": "2029-12-31",
+    "effective_date": "2026-12-31", "credit_code": "91210102MA0Y2K3L4J", "id_number": "210102199001010015",
+    "agency_code": "210100", "to_agency_code": "210000", "lon": 123.4315, "lat": 41.8057, "accuracy_m": 8.0,
+    "crs": "wgs84", "radius_m": 200.0, "number": "LNJ-2026-000017-X", "name": "王五", "phone": "13912345678",
+    "address": "沈阳市和平区南京北街1号", "description": "东侧储罐区未设置防火堤",
+    "content_sha256": "9f2c1b7e0a4d3c5b6a7980f1e2d3c4b5a69788f0e1d2c3b4a5968778695a4b3c",
+}
+
+
 def _struct_classes() -> dict[str, type]:
     from backend.core.times import ApiStruct
 
@@ -104,6 +118,8 @@ def _tighten(schema: Any, *, shapes: bool) -> None:
         if shapes and isinstance(prop, Schema) and name in FIELD_SHAPES:
             for key, value in FIELD_SHAPES[name].items():
                 setattr(prop, key, value)
+        if shapes and isinstance(prop, Schema) and name in FIELD_EXAMPLES and not prop.examples:
+            prop.examples = [FIELD_EXAMPLES[name]]
         _tighten(prop, shapes=shapes)
     if isinstance(schema.items, Schema):
         _tighten(schema.items, shapes=shapes)

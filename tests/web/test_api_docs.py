@@ -95,3 +95,24 @@ async def test_openapi_is_as_strict_as_the_validation(client: Any) -> None:
     # Bounds of 0 and the keys of Literal-keyed objects, which the generator leaves out.
     assert schemas["PositionIn"]["properties"]["accuracy_m"]["minimum"] == 0
     assert schemas["AppointmentCreate"]["properties"]["consents"]["propertyNames"]["enum"] == ["employer", "self"]
+
+
+async def test_openapi_examples_pass_their_own_rules(client: Any) -> None:
+    from backend.core.checksums import validate_credit_code, validate_id_number
+    from backend.credentials.numbering import parse_number
+
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    seen = 0
+    for schema in schemas.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            for example in prop.get("examples") or []:
+                if "pattern" in prop and isinstance(example, str):
+                    assert re.search(prop["pattern"], example), (name, example)
+                if name == "credit_code":
+                    validate_credit_code(example)
+                if name == "id_number":
+                    validate_id_number(example)
+                if name == "number":
+                    parse_number(example)
+                seen += 1
+    assert seen > 50
