@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.spec import (
     Components,
+    OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
     Reference,
@@ -170,10 +171,28 @@ def needs_token(handler: Any) -> bool:
     return "principal" in handler.parsed_fn_signature.parameters
 
 
+class _CompletingOpenAPIPlugin(OpenAPIPlugin):
+    """Litestar's OpenAPI plugin, completing the document the first time it is built. Lazily: an
+    app that never serves its schema (every test's app) does not pay for building it."""
+
+    __slots__ = ()
+
+    def provide_openapi(self) -> OpenAPI:
+        if not self._openapi:
+            openapi = self._build_openapi()
+            _complete(openapi, self.included_routes.values())
+            self._openapi = openapi
+        return self._openapi
+
+
 def complete_openapi(app: Litestar) -> None:
-    """Build the app's OpenAPI document now and add what it lacks (see the module docstring)."""
+    """Make the app's OpenAPI document say what it lacks (see the module docstring) when built."""
     plugin = app.plugins.get(OpenAPIPlugin)
-    openapi = plugin.provide_openapi()
+    # Same slots, one method more: swapping the class keeps the plugin Litestar registered.
+    plugin.__class__ = _CompletingOpenAPIPlugin
+
+
+def _complete(openapi: OpenAPI, routes: Any) -> None:
     components = openapi.components if isinstance(openapi.components, Components) else Components()
     openapi.components = components
     components.security_schemes = {**(components.security_schemes or {}), BEARER: SecurityScheme(
@@ -181,7 +200,7 @@ def complete_openapi(app: Litestar) -> None:
         description="Access token from POST /api/v1/auth/token (EdDSA, with kid).")}
     components.schemas = {**(components.schemas or {}), ERROR_SCHEMA: ERROR_BODY}
     _tighten_components(components.schemas)
-    for route in plugin.included_routes.values():
+    for route in routes:
         item = (openapi.paths or {}).get(route.path_format or "/")
         if item is None:
             continue
