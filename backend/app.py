@@ -14,11 +14,12 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 import backend
@@ -41,6 +42,7 @@ from backend.core.http import (
     internal_error_handler,
     reject_nul_characters,
 )
+from backend.core.openapi import complete_openapi
 from backend.core.ratelimit import RateLimiter
 from backend.core.signing import Keys
 from backend.core.timeouts import body_timeout_middleware
@@ -50,6 +52,8 @@ from backend.personnel.deps import provide_principal
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck")
+#: Where the interactive docs' own JavaScript and CSS are served from.
+DOCS_ASSETS = "/static/swagger-ui"
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -84,8 +88,13 @@ def route_handlers() -> list[Any]:
     from backend.web.controllers import ROUTES as web
     from backend.web.document_controllers import ROUTES as web_documents
 
+    docs_assets = create_static_files_router(
+        path=DOCS_ASSETS, directories=[Path(__file__).resolve().parent / "web" / "static" / "swagger-ui"],
+        include_in_schema=False, opt={"exclude_from_auth": True},
+        cache_control=CacheControlHeader(max_age=86400, public=True),
+    )
     return [
-        healthz, readyz, AuthController, AgencyController, PeopleController, AuditController,
+        healthz, readyz, docs_assets, AuthController, AgencyController, PeopleController, AuditController,
         *personnel, *credentials, *inspections, *evidence, *incidents, *supervision, *notifications, *sync, *web,
         *documents_pdf, *web_documents,
     ]
@@ -147,11 +156,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             description="Backend of the Liaoning emergency-management field app: technical inspectors, "
                         "social supervisors, credentials, inspections, evidence.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            # Swagger UI from the app's own files (backend/web/static/swagger-ui): agencies' networks
+            # are often closed, and a docs page that loads from a CDN is blank there.
+            render_plugins=[SwaggerRenderPlugin(
+                path=["/", "/swagger"],
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+            )],
         ),
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    complete_openapi(app)
     # Before routing (Litestar's `middleware` runs after it): `/api/v1/documents/{id}.pdf`.
     app.asgi_handler = pdf_path_middleware(app.asgi_handler)
     return app

@@ -37,6 +37,24 @@ def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def demo_account_lines() -> list[str]:
+    """Every demo account as one line (username, role, agency, what it is for): the run banner
+    (scripts/run.sh) prints these, so a new user sees all of them, not a hand-kept subset."""
+    fixture = load_fixture("demo_accounts.json")
+    agencies = {a["code"]: a["name"] for a in load_fixture("agencies.json")}
+    lines = []
+    for acc in fixture["accounts"]:
+        extra = []
+        if acc.get("employment"):
+            extra.append(acc["employment"])
+        if acc.get("credential"):
+            extra.append("credential")
+        note = f" [{', '.join(extra)}]" if extra else ""
+        lines.append(f"{acc['username']:<24} {acc['role']:<20} {acc['agency_code']} "
+                     f"{agencies.get(acc['agency_code'], '')}{note}")
+    return lines
+
+
 async def seed_agencies(session: AsyncSession, now: datetime) -> int:
     rows = load_fixture("agencies.json")
     existing = set((await session.execute(select(Agency.code))).scalars())

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # One command: install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite + SpatiaLite).
+# FIELDCHECK_HOST (default 127.0.0.1; 0.0.0.0 to reach it from a phone on the LAN) and
+# FIELDCHECK_PORT (default 8000) choose where it listens; every other FIELDCHECK_* setting of the
+# README applies as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,7 +21,9 @@ cat <<MSG
     Demo login:      curl -s -X POST http://$host:$port/api/v1/auth/token \\
                        -H 'Content-Type: application/json' \\
                        -d '{"username": "sy.officer1", "password": "fieldcheck-demo"}'
-    Other demo accounts: ln.hr, sy.admin, sy.hr, sy.officer2, sy.inspector.ft, sy.supervisor (same password)
 
+  Demo accounts (password fieldcheck-demo, demo mode only):
 MSG
+.venv/bin/python -c 'from backend.seed import demo_account_lines; print("\n".join("    " + line for line in demo_account_lines()))'
+echo
 exec .venv/bin/fieldcheck serve --host "$host" --port "$port"

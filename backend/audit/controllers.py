@@ -52,7 +52,10 @@ class AuditController(Controller):
     ) -> AuditPage:
         require_role(principal, "agency_admin")
         size = clamp_limit(limit)
-        rows = await repository.page(session, after, size + 1)
+        # Below the province an admin reads only what people of its own subtree did: entries about
+        # other cities (an incident report names its reporter) are not theirs to see (API.md §Audit).
+        under = None if principal.agency_path.count("/") <= 1 else principal.agency_path
+        rows = await repository.page(session, after, size + 1, actors_under=under)
         items = [AuditEntryRead(seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject=r.subject,
                                 data_sha256=r.data_sha256, leaf_hash=r.leaf_hash, prev_hash=r.prev_hash,
                                 hash=r.hash) for r in rows[:size]]
@@ -83,7 +86,8 @@ class AuditController(Controller):
         if format == "json":
             return Response(content=service.checkpoint_read(issued, settings.origin), headers=headers,
                             media_type="application/json")
-        return Response(content=issued.note, media_type="text/plain; charset=utf-8", headers=headers)
+        # Litestar appends "; charset=utf-8" to text/* itself: naming it here sent it twice.
+        return Response(content=issued.note, media_type="text/plain", headers=headers)
 
     @get("/keys", description="Public keys that sign checkpoints (the seal ring), as JWKs with the "
                               "signed-note verifier key of each. No login.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 
-from sqlalchemy import and_, case, delete, func, null, or_, select, text
+from sqlalchemy import String, and_, case, cast, delete, func, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.models import AuditCheckpoint, AuditEntry, AuditPending, AuditTile
+from backend.personnel.models import Agency, Person
 
 # Any constants work; they only have to be the same for every process on this database.
 #: Held (transaction-level) by every sequencer round, so rounds never overlap, whoever runs them.
@@ -82,10 +83,20 @@ async def iterate(session: AsyncSession, after: int = 0, batch: int = 2000) -> A
         session.expunge_all()
 
 
-async def page(session: AsyncSession, after: int, limit: int) -> Sequence[AuditEntry]:
-    result = await session.execute(
-        select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit)
-    )
+async def page(session: AsyncSession, after: int, limit: int,
+               actors_under: str | None = None) -> Sequence[AuditEntry]:
+    """Entries after `after`. With `actors_under` (an agency path), only those whose actor is a
+    person of that agency or one below it: the jurisdiction of a reader below the province."""
+    query = select(AuditEntry).where(AuditEntry.seq > after)
+    if actors_under is not None:
+        people = select(Person.id).join(Agency, Agency.code == Person.agency_code).where(
+            Agency.path.startswith(actors_under, autoescape=True))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.where(AuditEntry.actor.in_(select(cast(people.subquery().c.id, String))))
+        else:
+            # SQLite keeps UUIDs as 32 hex digits; actors are written with dashes.
+            query = query.where(func.replace(AuditEntry.actor, "-", "").in_(people))
+    result = await session.execute(query.order_by(AuditEntry.seq).limit(limit))
     return result.scalars().all()
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 import msgspec
 
+from backend.core.times import ApiStruct
 
-class AuditEntryRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+
+class AuditEntryRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     seq: int
     at: datetime
     actor: str
@@ -23,12 +25,12 @@ class AuditEntryRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hash: str
 
 
-class AuditPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AuditPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     items: list[AuditEntryRead]
     next_cursor: str | None
 
 
-class AuditVerify(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AuditVerify(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     ok: bool
     length: int
     head: str | None
@@ -45,7 +47,7 @@ class AuditVerify(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tiles_checked: int = 0
 
 
-class CheckpointRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CheckpointRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     origin: str
     tree_size: int
     root_hash: str
@@ -56,7 +58,7 @@ class CheckpointRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     note: str
 
 
-class InclusionProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class InclusionProofRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     seq: int
     leaf_index: int
     tree_size: int
@@ -67,7 +69,7 @@ class InclusionProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     checkpoint: str | None
 
 
-class ConsistencyProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ConsistencyProofRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     from_size: int = msgspec.field(name="from")
     to_size: int = msgspec.field(name="to")
     from_root: str
@@ -77,7 +79,7 @@ class ConsistencyProofRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     to_checkpoint: str | None
 
 
-class AuditKeys(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AuditKeys(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """Public keys of the seal ring: JWKs, plus the signed-note verifier key of each."""
 
     origin: str

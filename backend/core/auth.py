@@ -82,8 +82,16 @@ def issue_access_token(ring: KeyRing, *, person_id: uuid.UUID, role: str, issuer
     return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid, "typ": "JWT"})
 
 
-def decode_access_token(ring: KeyRing, token: str, *, issuer: str) -> TokenClaims:
-    """Verify an access token or raise 401. Every failure gets the same public message."""
+#: Clock skew allowed between `iat`/`exp` and the lifetime this server issues.
+LIFETIME_LEEWAY_S = 60
+
+
+def decode_access_token(ring: KeyRing, token: str, *, issuer: str, max_lifetime_s: int | None = None) -> TokenClaims:
+    """Verify an access token or raise 401. Every failure gets the same public message.
+
+    `max_lifetime_s` caps `exp - iat`: a token signed with a real key but valid for years (a key
+    that leaked once, a tool that minted a long-lived token) is refused, so a token never outlives
+    the lifetime this server hands out."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -104,8 +112,13 @@ def decode_access_token(ring: KeyRing, token: str, *, issuer: str) -> TokenClaim
             options={"require": ["exp", "iat", "sub", "aud", "iss"]},
         )
         person_id = uuid.UUID(str(claims["sub"]))
+        # PyJWT has checked that iat and exp are numbers.
+        lifetime = claims["exp"] - claims["iat"]
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("Access token expired", "访问令牌已过期") from exc
-    except (jwt.PyJWTError, ValueError) as exc:
+    except (jwt.PyJWTError, ValueError, OverflowError, OSError) as exc:
         raise Unauthenticated("Invalid access token", "访问令牌无效") from exc
-    return TokenClaims(person_id, str(claims.get("role", "")), datetime.fromtimestamp(claims["exp"], UTC))
+    if max_lifetime_s is not None and lifetime > max_lifetime_s + LIFETIME_LEEWAY_S:
+        raise Unauthenticated("Access token lifetime too long", "访问令牌有效期过长")
+    return TokenClaims(person_id, str(claims.get("role", "")), expires_at)

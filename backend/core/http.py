@@ -26,7 +26,9 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
 from backend.core.availability import database_unavailable, is_database_unavailable
+from backend.core.clock import iso_utc
 from backend.core.errors import BadRequest, DomainError
+from backend.core.times import cursor_instant
 
 log = logging.getLogger("fieldcheck.http")
 
@@ -81,6 +83,8 @@ _KNOWN = {
 }
 
 _FIELD_RE = re.compile(r"`\$\.?([^`]*)`")
+_MISSING_PARAM_RE = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_OWN_CHECK_RE = re.compile(r"^`([^`$]+)` (.*?)(?: - at `\$\.?([^`]*)`)?$", re.DOTALL)
 
 
 def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
@@ -93,6 +97,14 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
         key = str(raw.get("key") or "")
         if key in {"data", ""}:
             key = ""
+        own = _OWN_CHECK_RE.match(message)
+        if own:
+            # A check of the schema's own (core/times.ApiStruct): "`field` why - at `$.path`".
+            name, why, where = own.group(1), own.group(2), own.group(3) or key
+            field = f"{where}.{name}" if where else name
+            code = "range" if "between" in why else "timezone_required" if "offset" in why else "invalid"
+            items.append({"field": field, "code": code, "message": why})
+            continue
         # msgspec puts the location inside the message ("... - at `$.team[0]`"); Litestar strips it.
         match = _FIELD_RE.search(message)
         if match and not key:
@@ -113,7 +125,19 @@ def _validation_items(exc: ValidationException) -> list[dict[str, str]]:
         else:
             code = "invalid"
         items.append({"field": key or "body", "code": code, "message": message})
-    return items or [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+    if items:
+        return items
+    missing = _MISSING_PARAM_RE.match(str(exc.detail))
+    if missing:
+        # Litestar says which parameter in the text only: name it as the field.
+        kind, name = missing.group(1), missing.group(2)
+        return [{"field": name, "code": "required", "message": f"required {kind} parameter"}]
+    return [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+
+
+def is_client_disconnect(exc: BaseException) -> bool:
+    """Litestar reports an `http.disconnect` while reading the body as a 500 InternalServerException."""
+    return isinstance(exc, InternalServerException) and "client disconnected" in str(exc.detail)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -126,6 +150,13 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             422, "VALIDATION_ERROR", "The request does not match the schema", "请求内容不符合要求",
             detail={"errors": items},
         )
+    if is_client_disconnect(exc):
+        # The client hung up (a phone losing signal mid-upload): nothing is wrong with the server
+        # and nobody will read an answer. One INFO line, no traceback, no ERROR.
+        log.info("client disconnected request_id=%s %s %s",
+                 request.scope.get("state", {}).get("request_id"), request.method, request.url.path)
+        return error_response(400, "CLIENT_DISCONNECTED", "The client disconnected before the request was read",
+                              "客户端在请求读取完成前断开了连接")
     if isinstance(exc, HTTPException):
         status = exc.status_code
         if status == 400:
@@ -187,6 +218,29 @@ def _nul_error(field: str) -> DomainError:
                                           "message": "must not contain U+0000"}]})
 
 
+def is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def require_json_body(request: Request[Any, Any, Any]) -> None:
+    """415 UNSUPPORTED_MEDIA_TYPE (API.md) for a body declared as something other than JSON sent
+    to an endpoint that reads a JSON body. A request without Content-Type is read as JSON (some
+    HTTP stacks leave it out; replayed sync ops carry none). Uploads declare no JSON body and check
+    their own multipart type."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or not content_type.strip() or is_json_media_type(content_type):
+        return
+    if request.route_handler.parsed_data_field is None:
+        return
+    if request.headers.get("content-length") == "0":
+        return
+    raise BadRequest("The body must be JSON (Content-Type: application/json)",
+                     "请求体须为 JSON（Content-Type: application/json）",
+                     code="UNSUPPORTED_MEDIA_TYPE", status=415,
+                     detail={"content_type": content_type[:200], "expected": "application/json"})
+
+
 async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
     """`before_request` hook: U+0000 in a path, query or JSON body is refused up front. PostgreSQL
     cannot store it in text or JSON columns, and no field of the API has a use for it."""
@@ -197,6 +251,7 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
             raise _nul_error(f"query.{name.replace(chr(0), '')}")
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return
+    require_json_body(request)
     if request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
         return  # uploads stream; their text fields are validated by their handlers
     body = await request.body()
@@ -227,17 +282,15 @@ def time_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | No
     if value is None:
         return None
     try:
-        at = datetime.fromisoformat(str(value["at"]))
+        at = cursor_instant(value["at"])
         row_id = uuid.UUID(str(value["id"]))
     except (KeyError, ValueError, TypeError) as exc:
         raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if at.tzinfo is None:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
     return at, row_id
 
 
 def encode_time_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return encode_cursor({"at": at.isoformat(), "id": str(row_id)})
+    return encode_cursor({"at": iso_utc(at), "id": str(row_id)})
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -81,12 +81,14 @@ def format_number(kind: str, year: int, serial: int) -> str:
     return f"LN{letter}-{year:04d}-{serial:06d}-{check_character(body)}"
 
 
-def _malformed(reason: str, message: str, message_zh: str) -> BadRequest:
+def _malformed(reason: str, message: str, message_zh: str, expected: str = "LNJ-2026-000017-X") -> BadRequest:
+    """`detail.expected`: the shape (an example) or, for a wrong check character, the number with
+    the right one (the check character is public arithmetic, not a secret)."""
     return BadRequest(
         message,
         message_zh,
         code=MALFORMED_CREDENTIAL,
-        detail={"reason": reason, "expected": "LNJ-2026-000017-X"},
+        detail={"reason": reason, "expected": expected},
     )
 
 
@@ -122,11 +124,13 @@ def parse_number(text: str) -> ParsedNumber:
             "or S (social supervisor).",
             f"证件类别字母“{letter}”无效：应为 J（技术检查员）或 S（社会监督员）。",
         )
-    if check != check_character(year_text + serial_text):
+    right = check_character(year_text + serial_text)
+    if check != right:
         raise _malformed(
             "check_character",
             "The credential number's check character is wrong; the number was mistyped or is not genuine.",
             "证件编号校验位不正确，编号可能输入有误或并非真实证件。",
+            expected=f"LN{letter}-{year_text}-{serial_text}-{right}",
         )
     canonical = f"LN{letter}-{year_text}-{serial_text}-{check}"
     return ParsedNumber(kind=kind, year=int(year_text), serial=int(serial_text), canonical=canonical)

@@ -8,19 +8,21 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 Kind = Literal["technical_inspector", "social_supervisor"]
 Status = Literal["valid", "suspended", "revoked", "expired"]
 Result = Literal["valid", "revoked", "suspended", "expired", "forged", "unknown"]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class CredentialCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CredentialCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     person_id: uuid.UUID
     kind: Kind
 
 
-class CredentialRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CredentialRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     number: str
     kind: str
@@ -38,25 +40,25 @@ class CredentialRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     qr_text: str
 
 
-class CredentialPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CredentialPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     items: list[CredentialRead]
     next_cursor: str | None
 
 
-class RevokeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RevokeRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     reason: Reason
 
 
-class SuspendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SuspendRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     reason: Reason | None = None
 
 
-class VerifyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class VerifyRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     #: The verification URL read from the QR code, or the bare token.
     qr_text: Annotated[str, msgspec.Meta(max_length=4096)]
 
 
-class VerifiedCredential(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class VerifiedCredential(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     number: str
     kind: str
     holder_name: str
@@ -67,7 +69,7 @@ class VerifiedCredential(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     status: str
 
 
-class VerifyResponse(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class VerifyResponse(ApiStruct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     result: Result
     checked_at: datetime
     credential: VerifiedCredential | None
@@ -77,14 +79,14 @@ class VerifyResponse(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, o
     reason: str | None = None
 
 
-class StatusEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class StatusEntry(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     jti: str
     number: str
     status: Literal["revoked", "suspended"]
     since: datetime
 
 
-class StatusList(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class StatusList(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """The signed list (`token`, a compact JWS of the other fields) and the same fields in clear."""
 
     token: str

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import msgspec
+from backend.core.times import ApiStruct
 
 
-class CertificateRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CertificateRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     kind: str
     agency_code: str | None
     key_kid: str
@@ -19,7 +19,7 @@ class CertificateRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pem: str
 
 
-class CertificateSet(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CertificateSet(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     #: Trust anchors: import one into a PDF reader to see documents' seals as trusted.
     roots: list[CertificateRead]
     #: Every agency seal certificate ever issued (the PDFs carry theirs too).

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
 class ExifRead(Struct, kw_only=True, forbid_unknown_fields=True):
+    #: What the camera wrote, reported as found: not held to the input time range.
+    _check_time_range: ClassVar[bool] = False
+
     lon: float | None
     lat: float | None
     #: UTC. A camera time without an offset is read as Asia/Shanghai time (`taken_at_has_offset`

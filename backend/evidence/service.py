@@ -64,6 +64,7 @@ from backend.core.errors import (
 from backend.core.geo import to_wgs84
 from backend.core.idempotency import Outcome, keys_for, request_fingerprint, run_idempotent
 from backend.core.signing import KeyRing, Keys
+from backend.core.times import TimeInvalid, cursor_instant, lenient_utc, utc_instant
 from backend.evidence import decoding, imaging, repository
 from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import (
@@ -463,16 +464,12 @@ def parse_form(upload: ReceivedUpload, *, require_position: bool) -> IntakeForm:
         errors.append({"field": "captured_at", "code": "required", "message": "RFC 3339 time the photo was taken"})
     else:
         try:
-            captured = datetime.fromisoformat(raw_time)
+            captured = utc_instant(datetime.fromisoformat(raw_time))
+        except TimeInvalid as exc:
+            errors.append({"field": "captured_at", "code": exc.code, "message": str(exc)})
+            captured = None
         except ValueError:
             errors.append({"field": "captured_at", "code": "invalid", "message": "must be an RFC 3339 time"})
-        else:
-            if captured.tzinfo is None:
-                errors.append({"field": "captured_at", "code": "timezone_required",
-                               "message": "must be RFC 3339 with an offset"})
-                captured = None
-            else:
-                captured = captured.astimezone(UTC)
     lon = _float(fields, "lon", errors)
     lat = _float(fields, "lat", errors)
     crs = (fields.get("crs") or "wgs84").strip().lower()
@@ -545,9 +542,8 @@ def _place(store: EvidenceStore, spool: Path, sha256: str, thumbnail: bytes) -> 
 def exif_time_utc(exif: imaging.ExifInfo) -> datetime | None:
     if exif.taken_at is None:
         return None
-    if exif.taken_at.tzinfo is None:
-        return exif.taken_at.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
-    return exif.taken_at.astimezone(UTC)
+    # A camera can write any year: one Python cannot convert is no EXIF time, not a 500.
+    return lenient_utc(exif.taken_at, assume=LOCAL_TZ)
 
 
 def make_receipt(ring: KeyRing, claims: dict[str, Any]) -> str:
@@ -796,7 +792,11 @@ async def load_visible(session: AsyncSession, principal: Principal, evidence_id:
     evidence = await repository.get(session, evidence_id)
     if evidence is None:
         raise NotFound("No such evidence", "未找到该证据")
-    await require_owner_visible(session, principal, evidence.owner_kind, evidence.owner_id)
+    try:
+        await require_owner_visible(session, principal, evidence.owner_kind, evidence.owner_id)
+    except NotFound:
+        # The photo is what was asked for: its 404 names the photo, not the inspection or case.
+        raise NotFound("No such evidence", "未找到该证据") from None
     return evidence
 
 
@@ -880,7 +880,7 @@ def parse_list_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(str(value["at"])), uuid.UUID(str(value["id"]))
+        return cursor_instant(value["at"]), uuid.UUID(str(value["id"]))
     except (KeyError, ValueError, TypeError):
         raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from None
 

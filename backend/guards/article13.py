@@ -128,6 +128,10 @@ def require_may_act(snapshot: InspectionSnapshot, principal: Principal, *, after
             detail={"reason": "not_an_enforcement_role", "required_roles": sorted(ENFORCEMENT_ROLES)},
         )
     require_team_member(snapshot, principal)
+    if snapshot.status == "finished" and not (after_finish_ok and principal.role == OFFICER):
+        # Said as it is: nobody acts on a finished inspection (not "acting alone" for an inspector).
+        raise Conflict("The inspection is finished", "检查已结束", code="INSPECTION_FINISHED",
+                       detail={"status": snapshot.status})
     if principal.role == OFFICER:
         allowed = {"in_progress", "finished"} if after_finish_ok else {"in_progress"}
         if snapshot.status not in allowed:

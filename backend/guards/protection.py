@@ -11,8 +11,9 @@ Readings of the implementing rules (reference/000_fe79f26ec0034250.txt) the code
   deadline (`police_notify_due_at`, settings.police_notify_hours after the report).
 * Art. 29 "遭受不实投诉、诬告以及诽谤、侮辱，经调查认定不予追究责任的，应急管理部门应当以适当形式及时澄清事实":
   clarification follows an investigation that finds no liability. A case moves `reported` →
-  `investigating` (an explicit step, `POST /incidents/{id}/investigation`: the investigation is an act
-  of the agency and its start belongs in the record) → `found_not_liable` | `found_liable`; only a
+  `investigating` (`POST /incidents/{id}/investigation`, optional: the agency may record when its
+  investigation started) → `found_not_liable` | `found_liable`. API.md lets a finding be posted on a
+  new case directly; the finding then closes an investigation that started with it. Only a
   not-liable finding may be `clarified` (deadline settings.clarification_days after the finding),
   and a liable finding goes straight to `closed`.
 * Art. 28 lists 辱骂 (insult) among the acts the police are told about, so `insult` is an Art. 28
@@ -72,6 +73,12 @@ ART28_KINDS: Final = frozenset({
 })
 ART29_KINDS: Final = frozenset({"false_complaint", "false_accusation", "defamation"})
 INCIDENT_KINDS: Final = ART28_KINDS | ART29_KINDS
+#: Incident kinds as a Chinese message names them (the wording of Art. 28 and 29).
+KIND_ZH: Final = {
+    "intimidation": "恐吓", "threat": "威胁", "provocation": "滋事", "harassment": "骚扰", "attack": "攻击",
+    "insult": "辱骂", "personal_harm": "人身受到侵害", "property_harm": "财产受到侵害",
+    "false_complaint": "不实投诉", "false_accusation": "诬告", "defamation": "诽谤、侮辱",
+}
 
 REPORTER_ROLES: Final = ("technical_inspector", "social_supervisor")
 
@@ -84,13 +91,19 @@ TRANSITIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "closed": frozenset(),
     },
     "29": {
-        "reported": frozenset({"investigating"}),
+        "reported": frozenset({"investigating", "found_not_liable", "found_liable"}),
         "investigating": frozenset({"found_not_liable", "found_liable"}),
         "found_not_liable": frozenset({"clarified"}),
         "found_liable": frozenset({"closed"}),
         "clarified": frozenset({"closed"}),
         "closed": frozenset(),
     },
+}
+#: Case states as a Chinese message names them (no English enum names inside message_zh).
+STATUS_ZH: Final = {
+    "reported": "已报告", "police_notified": "已告知公安机关", "assisting": "协助处置中", "closed": "已结案",
+    "investigating": "调查中", "found_not_liable": "经调查不予追究", "found_liable": "经调查应予追究",
+    "clarified": "已澄清",
 }
 INCIDENT_STATUSES: Final = frozenset(s for graph in TRANSITIONS.values() for s in graph)
 
@@ -134,7 +147,7 @@ def require_transition(article: str, current: str, target: str) -> None:
     if target not in allowed:
         raise GuardError(
             f"An Art. {article} case cannot go from {current} to {target}",
-            f"第{article}条案件不能从“{current}”转为“{target}”",
+            f"第{article}条案件不能从“{STATUS_ZH.get(current, current)}”转为“{STATUS_ZH.get(target, target)}”",
             code="INVALID_TRANSITION", article=article, status=409,
             detail={"from": current, "to": target, "allowed": sorted(allowed)},
         )

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 IncidentKind = Literal[
     "intimidation", "threat", "provocation", "harassment", "attack", "insult", "personal_harm", "property_harm",
     "false_complaint", "false_accusation", "defamation",
@@ -25,26 +27,26 @@ LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class PositionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PositionIn(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: float
     lat: float
     crs: Literal["wgs84", "gcj02"] = "wgs84"
     accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
-class PositionOut(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PositionOut(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: float
     lat: float
     crs: str = "wgs84"
     accuracy_m: float | None = None
 
 
-class PersonRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PersonRef(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     name: str
 
 
-class IncidentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class IncidentCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     kind: IncidentKind
     victim: Literal["self", "relative"]
@@ -55,7 +57,7 @@ class IncidentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     inspection_id: uuid.UUID | None = None
 
 
-class PoliceNotificationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PoliceNotificationCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     police_unit: ShortText
     notified_at: AwareDatetime
@@ -63,34 +65,34 @@ class PoliceNotificationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fiel
     contact: ShortText | None = None
 
 
-class ActionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ActionCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     note: LongText
     at: AwareDatetime
 
 
-class InvestigationStart(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class InvestigationStart(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     note: LongText | None = None
 
 
-class FindingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class FindingCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     liable: bool
     note: LongText
 
 
-class ClarificationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ClarificationCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     form: ClarificationForm
     text: LongText
     published_at: AwareDatetime
 
 
-class CloseRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CloseRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     outcome: LongText
 
 
-class PoliceNotificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PoliceNotificationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     police_unit: str
     notified_at: datetime
@@ -102,7 +104,7 @@ class PoliceNotificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields
     late: bool
 
 
-class ActionRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ActionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     note: str
     at: datetime
@@ -110,7 +112,7 @@ class ActionRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: datetime
 
 
-class ClarificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ClarificationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     form: str
     text: str
@@ -119,7 +121,7 @@ class ClarificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     created_at: datetime
 
 
-class IncidentRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class IncidentRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: str
     article: str
@@ -156,6 +158,6 @@ class IncidentRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     updated_at: datetime
 
 
-class IncidentPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class IncidentPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     items: list[IncidentRead]
     next_cursor: str | None

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
+from backend.core.clock import iso_utc
 from backend.core.errors import NotFound, validation_error
 from backend.core.geo import to_wgs84
 from backend.evidence import service as evidence
@@ -127,7 +128,7 @@ async def report(session: AsyncSession, principal: Principal, data: IncidentCrea
     await notifications.notify_staff_above(
         session, agency_path=principal.agency_path, kind="incident_reported", subject=subject,
         title=f"New Art. {article} incident report ({incident.kind})",
-        title_zh=f"新的第{article}条事件报告（{incident.kind}）",
+        title_zh=f"新的第{article}条事件报告（{protection.KIND_ZH.get(incident.kind, '其他')}）",
         data={"incident_id": str(incident.id), "kind": incident.kind, "article": article,
               "agency_code": incident.agency_code},
         now=now,
@@ -229,6 +230,7 @@ async def record_finding(session: AsyncSession, principal: Principal, incident_i
     inc = await _act(session, principal, incident_id, target)
     previous = inc.status
     inc.status, inc.found_at, inc.liable, inc.finding_note = target, now, data.liable, data.note
+    inc.investigating_at = inc.investigating_at or now  # a finding on a new case ends its investigation
     if not data.liable:
         inc.clarification_due_at = protection.clarification_due_at(now, settings.clarification_days)
     return await _moved(session, principal, inc, previous, "incident.finding_recorded",
@@ -288,7 +290,7 @@ async def sweep_overdue(session: AsyncSession, now: datetime, path_prefix: str =
                 title=f"Art. {inc.article} incident overdue: no {missing.replace('_', ' ')} by the deadline",
                 title_zh=("第28条事件逾期未告知公安机关" if inc.article == "28" else "第29条事件逾期未澄清事实"),
                 data={"incident_id": str(inc.id), "kind": inc.kind, "article": inc.article,
-                      "agency_code": inc.agency_code, "due_at": due.isoformat(), "missing": missing},
+                      "agency_code": inc.agency_code, "due_at": iso_utc(due), "missing": missing},
                 now=now,
             )
         out.append(OverdueIncident(id=inc.id, kind=inc.kind, article=inc.article, status=inc.status,

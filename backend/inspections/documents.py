@@ -92,7 +92,7 @@ def seal_payload(sig: Signature) -> dict[str, Any]:
 def signature_read(sig: Signature) -> SignatureRead:
     return SignatureRead(
         id=sig.id, document_id=sig.document_id, version=sig.version, content_sha256=sig.content_sha256,
-        signer_role=sig.signer_role, signer_person_id=sig.signer_person_id, signer_name=sig.signer_name,
+        signer_role=sig.signer_role, signer_person_id=sig.signer_person_id, signer_name=sig.signer_name or None,
         refused=sig.refused, refusal_note=sig.refusal_note, witness_name=sig.witness_name,
         image_sha256=sig.image_sha256, position=position_read(sig.lon, sig.lat, sig.accuracy_m), at=sig.at,
         entered_by=sig.entered_by, seal_kid=sig.seal_kid, seal=sig.seal,
@@ -297,9 +297,10 @@ async def sign_document(session: AsyncSession, principal: Principal, document_id
     lon = lat = None
     if data.position is not None:
         lon, lat = wgs84(data.position)
+    # A refusal records no name unless one was given: nobody signed, and a placeholder such as
+    # "(refused)" would read as a signer's name on the form. The column is NOT NULL: "" stands for
+    # none and reads back as null.
     signer_name = principal.name if signer_person_id is not None else (data.signer_name or "")
-    if data.refused and not signer_name:
-        signer_name = "(refused)"
     key = keys.seal.current
     sig = Signature(
         id=data.id or uuid.uuid4(), document_id=doc.id, version=doc.version, content_sha256=doc.content_sha256,

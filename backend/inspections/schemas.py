@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 Kind = Literal["on_site_inspection", "rectification_recheck", "investigation"]
 Classification = Literal["normal", "secret"]
 Status = Literal["planned", "in_progress", "finished"]
@@ -32,7 +34,7 @@ Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
 ImageB64 = Annotated[str, msgspec.Meta(min_length=1, max_length=720_000)]
 
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
@@ -256,7 +258,8 @@ class SignatureRead(Struct, kw_only=True, forbid_unknown_fields=True):
     content_sha256: str
     signer_role: str
     signer_person_id: uuid.UUID | None
-    signer_name: str
+    #: null for an enterprise refusal recorded without the representative's name.
+    signer_name: str | None
     refused: bool
     refusal_note: str | None
     witness_name: str | None

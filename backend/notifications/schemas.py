@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import msgspec
+from backend.core.times import ApiStruct
 
 
-class NotificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NotificationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     #: incident_reported | incident_overdue | supervision_received | supervision_overdue | supervision_answered
     kind: str
@@ -23,6 +23,6 @@ class NotificationRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     read_at: datetime | None
 
 
-class NotificationPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NotificationPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     items: list[NotificationRead]
     next_cursor: str | None

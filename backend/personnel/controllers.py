@@ -15,6 +15,7 @@ from backend.core.errors import BadRequest
 from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
+from backend.guards.access import require_may_list_people
 from backend.personnel import repository, service
 from backend.personnel.lifecycle_controllers import ROUTES as LIFECYCLE_ROUTES
 from backend.personnel.schemas import (
@@ -102,6 +103,7 @@ class PeopleController(Controller):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> PersonPage:
+        require_may_list_people(principal)
         size = clamp_limit(limit)
         after = time_cursor(decode_cursor(cursor))
         rows = await repository.people_in(session, principal.agency_path, role=role, agency_code=agency_code,

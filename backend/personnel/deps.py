@@ -20,5 +20,6 @@ async def provide_principal(request: Request[Any, Any, Any], session: AsyncSessi
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated("Bearer token required", "需要登录令牌")
-    claims = decode_access_token(signing_keys.access, token, issuer=settings.origin)
+    claims = decode_access_token(signing_keys.access, token, issuer=settings.origin,
+                                 max_lifetime_s=settings.access_token_ttl_s)
     return await load_principal(session, claims.person_id)

@@ -105,13 +105,13 @@ class TrainingReportController(Controller):
                                                        agency_code)
 
     @get("/training.csv", summary="The training report as CSV (UTF-8 with BOM, for Excel)",
-         media_type="text/csv; charset=utf-8")
+         media_type="text/csv")
     async def training_csv(self, session: AsyncSession, principal: Principal, clock: Clock, year: Year = None,
                            agency_code: AgencyCodeQuery = None) -> Response[bytes]:
         report = await lifecycle_service.training_report(session, principal, year or clock.today().year,
                                                          agency_code)
         return Response(
-            content=lifecycle_service.training_report_csv(report), media_type="text/csv; charset=utf-8",
+            content=lifecycle_service.training_report_csv(report), media_type="text/csv",
             headers={"Content-Disposition":
                      f'attachment; filename="training-{report.year}-{report.agency_code}.csv"'},
         )

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
+
+from backend.core.times import ApiStruct
 
 QualificationKind = Literal["degree", "professional_title", "vocational_qualification", "registered_safety_engineer"]
 AppointedRole = Literal["technical_inspector", "social_supervisor"]
@@ -19,6 +21,7 @@ InviteeCategory = Literal["people_congress_deputy", "cppcc_member", "lawyer", "o
 TrainingKind = Literal["pre_job", "rotation", "special"]
 DismissalReason = Literal["health", "non_performance", "discipline", "criminal", "term_expired", "other"]
 WithdrawalReason = Literal["withdrawal", "failed_medical", "failed_background"]
+WITHDRAWAL_REASONS = frozenset(get_args(WithdrawalReason))
 ChecklistItemName = Literal["credential_card", "protective_equipment", "technical_equipment"]
 Sanction = Literal["warning", "criticism", "self_examination", "discipline",
                    "transfer_to_discipline_inspection", "transfer_to_judicial"]
@@ -44,7 +47,7 @@ AgencyCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Score = Annotated[float, msgspec.Meta(ge=0, le=100)]
 
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
@@ -250,8 +253,27 @@ class Ranking(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class WithdrawRequest(Struct, kw_only=True, forbid_unknown_fields=True):
-    reason: WithdrawalReason
+    """`reason` is the free text API.md promises ("放弃录用", "体检不合格"), or one of the categories
+    `withdrawal` | `failed_medical` | `failed_background`. `category` says the kind when the reason
+    is free text (default `withdrawal`)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000,
+                                        examples=["考生本人书面放弃录用", "failed_medical"])]
+    category: WithdrawalReason | None = None
     note: Note | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.category is not None:
+            return self.category
+        return self.reason if self.reason in WITHDRAWAL_REASONS else "withdrawal"
+
+    @property
+    def text(self) -> str | None:
+        """The free-text part: `note`, else a `reason` that is not a category name."""
+        if self.note is not None:
+            return self.note
+        return None if self.reason in WITHDRAWAL_REASONS else self.reason
 
 
 # -------------------------------------------------------------------------------------- dismissals

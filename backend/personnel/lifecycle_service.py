@@ -185,6 +185,11 @@ async def create_appointment(session: AsyncSession, principal: Principal, person
         status="active", created_at=now,
     )
     await repo.add(session, appointment)
+    if person.employment is None and employment is not None:
+        # Registered without it (API.md: the appointment carries it): the appointment says it.
+        person.employment = employment
+        person.updated_at = now
+        await repo.flush(session)
     reactivated = person.status != "active"
     if reactivated:
         # A new appointment after a dismissal (e.g. a lapsed term not renewed in time) brings the

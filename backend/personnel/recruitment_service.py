@@ -138,13 +138,13 @@ async def withdraw_candidate(session: AsyncSession, principal: Principal, recrui
         raise Conflict("The candidate has already withdrawn or been ruled out", "该考生已放弃或已被取消资格",
                        code="ALREADY_WITHDRAWN", article="6", detail={"reason": c.withdrawal_reason})
     before = {row.id for row in _ranking(r, await repo.candidates_of(session, r.id)).items if row.offered}
-    c.withdrawal_reason = data.reason
-    c.withdrawal_note = data.note
+    c.withdrawal_reason = data.kind
+    c.withdrawal_note = data.text
     c.withdrawn_at = now
     await repo.flush(session)
     after = _ranking(r, await repo.candidates_of(session, r.id))
     now_offered = [str(row.id) for row in after.items if row.offered and row.id not in before]
     await record(session, actor=principal.actor, action="recruitment.candidate_withdrawn",
                  subject=f"recruitment:{r.id}",
-                 data={"candidate_id": str(c.id), "reason": data.reason, "now_offered": now_offered}, at=now)
+                 data={"candidate_id": str(c.id), "reason": data.kind, "now_offered": now_offered}, at=now)
     return after

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
+
 Role = Literal["officer", "technical_inspector", "social_supervisor", "hr_admin", "agency_admin"]
 Employment = Literal["full_time", "part_time"]
 
@@ -15,7 +17,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

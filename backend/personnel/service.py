@@ -13,7 +13,12 @@ from backend.audit.service import record
 from backend.core.auth import Principal, hash_password, verify_password
 from backend.core.checksums import mask_id_number, validate_id_number
 from backend.core.errors import Conflict, NotFound, Unauthenticated, validation_error
-from backend.guards.access import may_see_id_number, require_role, require_visible, require_writable
+from backend.guards.access import (
+    may_see_id_number,
+    require_may_read_person,
+    require_role,
+    require_writable,
+)
 from backend.personnel import repository
 from backend.personnel.models import Agency, Person
 from backend.personnel.schemas import AgencyRead, EnforcementCertificate, PersonCreate, PersonRead
@@ -90,9 +95,7 @@ async def create_person(session: AsyncSession, principal: Principal, data: Perso
         raise validation_error("agency_code", "unknown", "no such agency", "机关代码不存在")
     require_writable(principal, agency.path)
     info = validate_id_number(data.id_number)
-    if data.role == "technical_inspector" and data.employment is None:
-        raise validation_error("employment", "required", "technical inspectors are full_time or part_time",
-                               "技术检查员须注明专职或兼职")
+    # `employment` may wait for the appointment, which carries it (API.md §Agencies and people).
     if data.role != "technical_inspector" and data.employment is not None:
         raise validation_error("employment", "not_applicable", "only technical inspectors have an employment",
                                "仅技术检查员区分专职兼职")
@@ -145,6 +148,5 @@ async def get_person(session: AsyncSession, principal: Principal, person_id: uui
     if found is None:
         raise NotFound("No such person", "未找到该人员")
     person, agency = found
-    if person.id != principal.person_id:
-        require_visible(principal, agency.path, "person")
+    require_may_read_person(principal, person.id, agency.path)
     return person_read(person, agency, principal)

@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
 from backend.incidents.schemas import PersonRef, PositionIn, PositionOut
 
 SubmissionKind = Literal["criticism", "opinion", "suggestion", "violation_clue", "hazard_clue"]
 SubmissionStatus = Literal["received", "answered"]
 
 
-class SubmissionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SubmissionCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     kind: SubmissionKind
     agency_code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -23,21 +24,21 @@ class SubmissionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     position: PositionIn | None = None
 
 
-class FeedbackCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class FeedbackCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
     #: Free text, short: e.g. "adopted", "verified_and_rectified", "not_substantiated".
     outcome: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class FeedbackRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class FeedbackRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     text: str
     outcome: str
     answered_at: datetime
     answered_by: uuid.UUID
 
 
-class SubmissionRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SubmissionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: str
     agency_code: str
@@ -55,6 +56,6 @@ class SubmissionRead(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     feedback: FeedbackRead | None
 
 
-class SubmissionPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SubmissionPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     items: list[SubmissionRead]
     next_cursor: str | None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import STAFF_ROLES, Principal
+from backend.core.clock import iso_utc
 from backend.core.errors import NotFound, validation_error
 from backend.core.geo import to_wgs84
 from backend.guards import protection
@@ -92,7 +93,7 @@ async def submit(session: AsyncSession, principal: Principal, data: SubmissionCr
         title=f"New supervisor {sub.kind.replace('_', ' ')}: answer by {sub.due_at.date().isoformat()}",
         title_zh=f"收到社会监督员反映，请于{sub.due_at.date().isoformat()}前反馈",
         data={"submission_id": str(sub.id), "kind": sub.kind, "agency_code": sub.agency_code,
-              "due_at": sub.due_at.isoformat()},
+              "due_at": iso_utc(sub.due_at)},
         now=now,
     )
     return submission_read(await _row(session, sub.id), principal, now)
@@ -171,7 +172,7 @@ async def sweep_overdue(session: AsyncSession, now: datetime, path_prefix: str =
                 session, agency_path=row.agency_path, kind="supervision_overdue", subject=subject,
                 title="Supervisor's submission not answered by the deadline", title_zh="社会监督员反映事项逾期未反馈",
                 data={"submission_id": str(sub.id), "kind": sub.kind, "agency_code": sub.agency_code,
-                      "due_at": sub.due_at.isoformat()},
+                      "due_at": iso_utc(sub.due_at)},
                 now=now,
             )
         out.append(OverdueSubmission(id=sub.id, kind=sub.kind, agency_code=sub.agency_code, due_at=sub.due_at,

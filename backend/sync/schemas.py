@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.core.times import ApiStruct
 
-class Struct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+
+class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

@@ -166,7 +166,7 @@ async def published_key(client) -> tuple[str, dict[str, bytes]]:
 async def all_entries(client, token_for):
     items, after = [], 0
     while True:
-        r = await client.get(f"{AUDIT}?after={after}&limit=500", headers=token_for("sy.admin"))
+        r = await client.get(f"{AUDIT}?after={after}&limit=500", headers=token_for("ln.admin"))
         assert r.status_code == 200
         page = r.json()
         items += page["items"]

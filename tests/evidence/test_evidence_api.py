@@ -765,4 +765,4 @@ async def test_photos_uploaded_after_the_inspection_finished(client, flow, up, t
     ev = await flags_of(up, iid, photo(gps=offset(), taken=clock.now()), captured_at=iso(clock.now()))
     assert ev["flags"] == ["TIME_MISMATCH"]
     # A technical inspector never acts on a finished inspection (Art. 13(2)).
-    assert_error(await up.upload(iid, good_photo(clock), "sy.inspector.ft"), 409, "ART13_ACTING_ALONE")
+    assert_error(await up.upload(iid, good_photo(clock), "sy.inspector.ft"), 409, "INSPECTION_FINISHED")

@@ -61,9 +61,11 @@ def test_inspector_may_act_with_two_officers_present_and_credential_shown():
     require_may_act(snap(), OFFICER1)
 
 
-@pytest.mark.parametrize("status", ["planned", "finished"])
-def test_inspector_never_acts_outside_an_inspection_in_progress(status):
-    assert code_of(require_may_act, snap(status=status), INSPECTOR) == (409, "ART13_ACTING_ALONE", "13")
+@pytest.mark.parametrize(("status", "refusal"), [("planned", (409, "ART13_ACTING_ALONE", "13")),
+                                                  ("finished", (409, "INSPECTION_FINISHED", None))])
+def test_inspector_never_acts_outside_an_inspection_in_progress(status, refusal):
+    # A finished inspection is refused as finished (for everyone), not as "acting alone".
+    assert code_of(require_may_act, snap(status=status), INSPECTOR) == refusal
 
 
 def test_inspector_acting_alone_with_one_officer_present():
@@ -90,11 +92,11 @@ def test_inspector_must_have_shown_their_credential():
 
 def test_officer_acts_only_in_progress_unless_paperwork_after_finish():
     assert code_of(require_may_act, snap(status="planned"), OFFICER1)[:2] == (409, "INSPECTION_NOT_IN_PROGRESS")
-    assert code_of(require_may_act, snap(status="finished"), OFFICER1)[1] == "INSPECTION_NOT_IN_PROGRESS"
+    assert code_of(require_may_act, snap(status="finished"), OFFICER1)[1] == "INSPECTION_FINISHED"
     require_may_act(snap(status="finished"), OFFICER1, after_finish_ok=True)
     # An inspector gets no such allowance.
     assert code_of(require_may_act, snap(status="finished"), INSPECTOR, after_finish_ok=True)[1] == \
-        "ART13_ACTING_ALONE"
+        "INSPECTION_FINISHED"
 
 
 @pytest.mark.parametrize("principal", [SUPERVISOR, HR, ADMIN])

@@ -64,7 +64,8 @@ def test_victim_relation():
 
 ART28_PATH = [("reported", "police_notified"), ("police_notified", "assisting"), ("assisting", "assisting"),
               ("assisting", "closed")]
-ART29_PATHS = [("reported", "investigating"), ("investigating", "found_not_liable"),
+ART29_PATHS = [("reported", "investigating"), ("reported", "found_not_liable"), ("reported", "found_liable"),
+               ("investigating", "found_not_liable"),
                ("investigating", "found_liable"), ("found_not_liable", "clarified"), ("clarified", "closed"),
                ("found_liable", "closed")]
 

@@ -157,8 +157,6 @@ async def test_art29_illegal_steps(client, token_for, clock):
     now = iso(clock.now())
     _invalid(await post(client, token_for, f"{cid}/police-notifications", {"police_unit": "x", "notified_at": now}),
              "reported", "police_notified")
-    _invalid(await post(client, token_for, f"{cid}/findings", {"liable": False, "note": "x"}),
-             "reported", "found_not_liable")
     _invalid(await post(client, token_for, f"{cid}/close", {"outcome": "x"}), "reported", "closed")
     await post(client, token_for, f"{cid}/investigation", {})
     _invalid(await post(client, token_for, f"{cid}/investigation", {}), "investigating", "investigating")

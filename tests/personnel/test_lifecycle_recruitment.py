@@ -98,7 +98,9 @@ async def test_ranking_offers_and_back_fill(client, token_for):
     assert {c["name"] for c in r.json()["items"] if c["offered"]} == {"甲", "丁"}
     again = await client.post(f"{url}/{ids['丙']}/withdraw", json={"reason": "withdrawal"}, headers=hr)
     assert again.status_code == 409 and again.json()["code"] == "ALREADY_WITHDRAWN"
-    bad_reason = await client.post(f"{url}/{ids['丁']}/withdraw", json={"reason": "bored"}, headers=hr)
+    # `reason` is free text (API.md); the category, when given, must be one of the three.
+    bad_reason = await client.post(f"{url}/{ids['丁']}/withdraw", json={"reason": "bored", "category": "bored"},
+                                   headers=hr)
     assert bad_reason.status_code == 422
     missing = await client.post(f"{url}/{uuid.uuid4()}/withdraw", json={"reason": "withdrawal"}, headers=hr)
     assert missing.status_code == 404

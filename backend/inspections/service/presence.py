@@ -47,6 +47,11 @@ from backend.settings import Settings
 # Presence: check-ins, check-outs, credential displays
 # ------------------------------------------------------------------------------------------------
 
+#: Verification results as the Chinese message says them.
+_RESULT_ZH = {"revoked": "已吊销", "suspended": "已暂停", "expired": "已过期", "forged": "疑似伪造",
+              "unknown": "查无此证"}
+
+
 async def check_in(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID, data: CheckInCreate,
                    now: datetime) -> CheckInRead:
     ctx = await load_inspection(session, principal, inspection_id, write=True)
@@ -118,7 +123,8 @@ async def _work_credential_holder(session: AsyncSession, keys: Keys, settings: S
                             detail={"result": "malformed", "reason": exc.code}) from exc
     credential = outcome.credential
     if outcome.result != "valid" or credential is None:
-        raise Unprocessable(f"The credential is not valid ({outcome.result})", f"证件无效（{outcome.result}）",
+        raise Unprocessable(f"The credential is not valid ({outcome.result})",
+                            f"证件无效（{_RESULT_ZH.get(outcome.result, '无法核验')}）",
                             code="CREDENTIAL_NOT_VALID", article="12",
                             detail={"result": outcome.result, "reason": getattr(outcome, "reason", None)})
     return credential.person_id, credential.id, str(credential.number)
