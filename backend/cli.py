@@ -58,7 +58,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from backend.core.signing import Keys
 
-    Keys(Path(settings.data_dir)).load()  # create keys once, before workers race to do it
+    # Create keys once, before workers race to do it.
+    if settings.secret_key:
+        asyncio.run(_shared_keys(settings, None))
+    else:
+        Keys(Path(settings.data_dir)).load()
     # Photos a crashed server left half-written: temp files and files without a row, older than
     # an hour (younger ones may belong to uploads still in flight elsewhere).
     try:
@@ -70,14 +74,30 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _shared_keys(settings: Settings, purposes: list[str] | None) -> list[tuple[str, str]]:
+    """Make sure the shared keys exist (importing the data directory's), then rotate `purposes`."""
+    from backend.core import keystore
+    from backend.core.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await keystore.ensure_keys(engine, settings.secret_key, Path(settings.data_dir))
+        return [(p, (await keystore.rotate(engine, settings.secret_key, p)).kid) for p in purposes or []]
+    finally:
+        await engine.dispose()
+
+
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.core.signing import Keys
 
-    keys = Keys(Path(settings.data_dir)).load()
     purposes = [args.purpose] if args.purpose else ["access", "credential", "seal"]
-    for purpose in purposes:
-        key = keys.ring(purpose).rotate()
-        _out(f"{purpose}: new key {key.kid} (older keys stay published for verification)")
+    if settings.secret_key:
+        rotated = asyncio.run(_shared_keys(settings, purposes))
+    else:
+        keys = Keys(Path(settings.data_dir)).load()
+        rotated = [(purpose, keys.ring(purpose).rotate().kid) for purpose in purposes]
+    for purpose, kid in rotated:
+        _out(f"{purpose}: new key {kid} (older keys stay published for verification)")
     return 0
 
 

@@ -33,6 +33,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long a phone may trust a downloaded revocation/suspension list.
     status_list_ttl_s: int = 24 * 3600
     sql_echo: bool = False
+    #: Shared rate-limit counters (several workers or machines); empty: in memory, per process.
+    redis_url: str = ""
+    #: Prefix of every Redis key, so deployments (or test runs) sharing a Redis stay apart.
+    redis_prefix: str = "fieldcheck:"
+    #: Set: signing keys live in the database (private parts encrypted under it), shared by every
+    #: node on the same database. Empty: keys live in the data directory (one node).
+    secret_key: str = ""
+    #: Where photos live: `files` (data directory) or `database` (chunked, in PostgreSQL/SQLite).
+    blob_store: str = "files"
+    #: How often a process checks the change counters (credentials, keys) for changes it was not
+    #: notified of; a revocation made elsewhere is visible here within this interval at worst.
+    change_poll_s: float = 1.0
+    #: Failed logins before further attempts are refused for the window: per account, per address.
+    login_fail_limit: int = 10
+    login_fail_address_limit: int = 50
+    login_fail_window_s: int = 900
 
     @property
     def resolved_database_url(self) -> str:
@@ -65,6 +81,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("public_rate_window_s", int),
             ("status_list_ttl_s", int),
             ("sql_echo", bool),
+            ("redis_url", str),
+            ("redis_prefix", str),
+            ("secret_key", str),
+            ("blob_store", str),
+            ("change_poll_s", float),
+            ("login_fail_limit", int),
+            ("login_fail_address_limit", int),
+            ("login_fail_window_s", int),
         ):
             raw = env.get(f"FIELDCHECK_{name.upper()}")
             if raw is None or raw == "":
@@ -73,8 +97,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 fields[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             elif field_type is int:
                 fields[name] = int(raw)
+            elif field_type is float:
+                fields[name] = float(raw)
             else:
                 fields[name] = raw
         if "public_base_url" in fields:
             fields["public_base_url"] = str(fields["public_base_url"]).rstrip("/")
+        if fields.get("blob_store", "files") not in {"files", "database"}:
+            raise ValueError("FIELDCHECK_BLOB_STORE must be files or database")
         return cls(**fields)  # type: ignore[arg-type]
