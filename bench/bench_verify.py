@@ -56,15 +56,18 @@ request = function()
   local token = tokens[(i - 1) % #tokens + 1]
   return wrk.format("POST", path, headers, '{"qr_text":"' .. token .. '"}')
 end
-local counts = {}
+-- Each wrk thread has its own Lua state: count there, sum in done() through thread:get.
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+valid = 0
+other = 0
 response = function(status, headers, body)
-  local result = string.match(body, '"result":"(%a+)"') or ("http" .. status)
-  counts[result] = (counts[result] or 0) + 1
+  if status == 200 and string.find(body, '"result":"valid"', 1, true) then valid = valid + 1 else other = other + 1 end
 end
 done = function(summary, latency, requests)
-  io.write("RESULT-COUNTS")
-  for k, v in pairs(counts) do io.write(" " .. k .. "=" .. v) end
-  io.write("\n")
+  local v, o = 0, 0
+  for _, t in ipairs(threads) do v = v + t:get("valid"); o = o + t:get("other") end
+  io.write("RESULT-COUNTS valid=" .. v .. " other=" .. o .. "\n")
 end
 """
 
@@ -280,8 +283,10 @@ def report(r: dict[str, Any], concurrency: int) -> bool:
     print(f"one signature check (never-seen token): {t_sig * 1e6:.0f} µs; bare per request: {t_bare * 1e6:.0f} µs")
     print(f"repeated / bare                 = {ratio_rep:.2f}  (goal ≥ 0.5)")
     print(f"fresh / (1/(t_bare + t_sig))    = {ratio_fresh:.2f}  (goal ≥ 0.6)")
-    print(f"p99 verify                      = {p99:.1f} ms (goal < 20 ms)")
-    bad = {k: v for run in (repeated, fresh) for k, v in run["results"].items() if k != "valid"}
+    print(f"p99 verify                      = {p99:.1f} ms (goal < 20 ms; bare p99 {bare['p99_ms']:.1f} ms "
+          "in the same minute: what the machine's other load adds)")
+    bad = {name: run["results"] for name, run in (("bare", bare), ("repeated", repeated), ("fresh", fresh))
+           if run["results"].get("other", 1) or not run["results"].get("valid")}
     if bad:
         print(f"UNEXPECTED results: {bad}")
     return not bad
