@@ -109,11 +109,18 @@ async def _audit_verify(settings: Settings) -> int:
     from backend.core.db import make_engine, make_sessionmaker
     from backend.core.signing import KeyRing
 
-    seal: KeyRing | None = KeyRing(Path(settings.data_dir) / "keys", "seal").load(create=False)
+    engine = make_engine(settings.resolved_database_url)
+    seal: KeyRing | None
+    if settings.secret_key:  # keys shared by every node live in the database
+        from backend.core import keystore
+
+        seal = KeyRing(Path(settings.data_dir) / "keys", "seal", shared=True)
+        seal.replace((await keystore.read_keys(engine, settings.secret_key))["seal"])
+    else:
+        seal = KeyRing(Path(settings.data_dir) / "keys", "seal").load(create=False)
     if seal is not None and not seal.all():
         _out(f"note: no seal keys in {settings.data_dir}; checkpoint signatures are not checked, only their roots")
         seal = None
-    engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as session:
             result = await verify_chain(session, seal=seal, key_name=settings.origin)
