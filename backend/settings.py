@@ -40,8 +40,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Set: signing keys live in the database (private parts encrypted under it), shared by every
     #: node on the same database. Empty: keys live in the data directory (one node).
     secret_key: str = ""
-    #: Where photos live: `files` (data directory) or `database` (chunked, in PostgreSQL/SQLite).
-    blob_store: str = "files"
     #: How often a process checks the change counters (credentials, keys) for changes it was not
     #: notified of; a revocation made elsewhere is visible here within this interval at worst.
     change_poll_s: float = 1.0
@@ -84,7 +82,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("redis_url", str),
             ("redis_prefix", str),
             ("secret_key", str),
-            ("blob_store", str),
             ("change_poll_s", float),
             ("login_fail_limit", int),
             ("login_fail_address_limit", int),
@@ -103,6 +100,4 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 fields[name] = raw
         if "public_base_url" in fields:
             fields["public_base_url"] = str(fields["public_base_url"]).rstrip("/")
-        if fields.get("blob_store", "files") not in {"files", "database"}:
-            raise ValueError("FIELDCHECK_BLOB_STORE must be files or database")
         return cls(**fields)  # type: ignore[arg-type]

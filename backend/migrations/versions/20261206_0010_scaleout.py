@@ -1,4 +1,4 @@
-"""scale-out: change counters (+ triggers, NOTIFY on PostgreSQL), shared signing keys, chunked blobs
+"""scale-out: change counters (+ triggers, NOTIFY on PostgreSQL), shared signing keys
 
 Revision ID: 0010
 Revises: 0002
@@ -58,23 +58,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("purpose", "kid", name=op.f("pk_signing_keys")),
     )
-    op.create_table(
-        "blob_chunks",
-        sa.Column("upload_id", sa.Uuid(), nullable=False),
-        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("upload_id", "seq", name=op.f("pk_blob_chunks")),
-    )
-    op.create_table(
-        "blobs",
-        sa.Column("name", sa.String(length=80), nullable=False),
-        sa.Column("upload_id", sa.Uuid(), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_blobs")),
-        sa.UniqueConstraint("upload_id", name=op.f("uq_blobs_upload_id")),
-    )
     if op.get_bind().dialect.name == "postgresql":
         for statement in _PG_FUNCTIONS:  # asyncpg prepares each statement: one command at a time
             op.execute(statement)
@@ -103,7 +86,5 @@ def downgrade() -> None:
         for table in ("credentials", "agencies", "signing_keys"):
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_changed_{event}")
-    op.drop_table("blobs")
-    op.drop_table("blob_chunks")
     op.drop_table("signing_keys")
     op.drop_table("change_versions")
