@@ -1,7 +1,7 @@
 """Throughput and tail latency of POST /api/v1/verify, next to what they could be.
 
     .venv/bin/python bench/bench_verify.py [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
-        [--credentials 30000] [--duration 8] [--concurrency 16]
+        [--credentials 40000] [--duration 8] [--concurrency 16]
 
 One run per database (SQLite always; PostgreSQL with --pg, in a scratch database it drops after):
 migrations + demo seed + `--credentials` credentials written straight into the tables, the real
@@ -295,7 +295,7 @@ def report(r: dict[str, Any], concurrency: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="PostgreSQL admin URL (postgresql+asyncpg://...): also run on PostgreSQL")
-    parser.add_argument("--credentials", type=int, default=30000, help="credentials, one fresh token each")
+    parser.add_argument("--credentials", type=int, default=40000, help="credentials, one fresh token each")
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
