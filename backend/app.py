@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 import backend
 from backend.audit.controllers import AuditController
 from backend.audit.sequencer import Sequencer
+from backend.core import keystore
+from backend.core.changes import ChangeFeed
 from backend.core.clock import Clock
 from backend.core.db import make_engine, make_sessionmaker
 from backend.core.deps import (
@@ -43,12 +46,14 @@ from backend.core.http import (
     reject_nul_characters,
 )
 from backend.core.openapi import complete_openapi
-from backend.core.ratelimit import RateLimiter
+from backend.core.ratelimit import make_limiter, make_redis
 from backend.core.signing import Keys
 from backend.core.timeouts import body_timeout_middleware
+from backend.credentials.snapshot import CredentialSnapshot
 from backend.documents_pdf.paths import pdf_path_middleware
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
+from backend.personnel.login_limits import login_limiters
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck")
@@ -107,6 +112,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_sessionmaker(engine, read_only=True)
+        # What public verification reads, in memory, kept fresh by the change feed (see
+        # backend/credentials/snapshot.py); other subscribers join the same feed.
+        feed = ChangeFeed(engine, poll_s=settings.change_poll_s)
+        if keys.shared:
+            # Keys every node shares (backend/core/keystore.py): a rotation anywhere reaches all.
+            await keystore.ensure_keys(engine, settings.secret_key, Path(settings.data_dir))
+            feed.subscribe("signing_keys", on_reset=partial(keystore.reload, keys, engine, settings.secret_key))
+        snapshot = CredentialSnapshot(app.state.read_sessionmaker)
+        snapshot.watch(engine)
+        feed.subscribe("credentials", on_reset=snapshot.reload, on_item=snapshot.refresh)
+        app.state.change_feed = feed
+        app.state.credential_snapshot = snapshot
+        await feed.start()
         sequencer_task = None
         if settings.audit_sequencer:
             sequencer = Sequencer(engine, app.state.sessionmaker, seal=keys.seal, settings=settings,
@@ -119,15 +137,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
                 sequencer_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sequencer_task
+            await feed.stop()
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    keys = Keys(Path(settings.data_dir)).load()
+    keys = Keys(Path(settings.data_dir), shared=True) if settings.secret_key else Keys(Path(settings.data_dir)).load()
+    redis = make_redis(settings.redis_url) if settings.redis_url else None
     state = State({
         "settings": settings,
         "clock": clock or Clock(),
         "keys": keys,
-        "public_limiter": RateLimiter(settings.public_rate_limit, settings.public_rate_window_s),
+        "redis": redis,
+        "public_limiter": make_limiter(redis, settings.redis_prefix, "public", settings.public_rate_limit,
+                                       settings.public_rate_window_s),
+        **login_limiters(redis, settings),
     })
     app = Litestar(
         route_handlers=route_handlers(),

@@ -64,7 +64,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from backend.core.signing import Keys
 
-    Keys(Path(settings.data_dir)).load()  # create keys once, before workers race to do it
+    # Create keys once, before workers race to do it.
+    if settings.secret_key:
+        asyncio.run(_shared_keys(settings, None))
+    else:
+        Keys(Path(settings.data_dir)).load()
     # Photos a crashed server left half-written: temp files and files without a row. At once
     # when the process that wrote them is gone; otherwise once older than an hour (younger ones
     # may belong to uploads still in flight elsewhere).
@@ -79,14 +83,30 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _shared_keys(settings: Settings, purposes: list[str] | None) -> list[tuple[str, str]]:
+    """Make sure the shared keys exist (importing the data directory's), then rotate `purposes`."""
+    from backend.core import keystore
+    from backend.core.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await keystore.ensure_keys(engine, settings.secret_key, Path(settings.data_dir))
+        return [(p, (await keystore.rotate(engine, settings.secret_key, p)).kid) for p in purposes or []]
+    finally:
+        await engine.dispose()
+
+
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.core.signing import Keys
 
-    keys = Keys(Path(settings.data_dir)).load()
     purposes = [args.purpose] if args.purpose else list(PURPOSES)
-    for purpose in purposes:
-        key = keys.ring(purpose).rotate()
-        _out(f"{purpose}: new key {key.kid} (older keys stay published for verification)")
+    if settings.secret_key:
+        rotated = asyncio.run(_shared_keys(settings, purposes))
+    else:
+        keys = Keys(Path(settings.data_dir)).load()
+        rotated = [(purpose, keys.ring(purpose).rotate().kid) for purpose in purposes]
+    for purpose, kid in rotated:
+        _out(f"{purpose}: new key {kid} (older keys stay published for verification)")
     return 0
 
 
@@ -100,8 +120,15 @@ async def _audit_verify(settings: Settings, since: bool, checkpoint_files: list[
     from backend.core.db import make_engine, make_sessionmaker
     from backend.core.signing import KeyRing
 
-    data_dir = Path(settings.data_dir)
-    seal: KeyRing | None = KeyRing(data_dir / "keys", "seal").load(create=False)
+    engine = make_engine(settings.resolved_database_url)
+    seal: KeyRing | None
+    if settings.secret_key:  # keys shared by every node live in the database
+        from backend.core import keystore
+
+        seal = KeyRing(Path(settings.data_dir) / "keys", "seal", shared=True)
+        seal.replace((await keystore.read_keys(engine, settings.secret_key))["seal"])
+    else:
+        seal = KeyRing(Path(settings.data_dir) / "keys", "seal").load(create=False)
     if seal is not None and not seal.all():
         _out(f"note: no seal keys in {settings.data_dir}; checkpoint signatures are not checked, only their roots")
         seal = None
@@ -111,11 +138,11 @@ async def _audit_verify(settings: Settings, since: bool, checkpoint_files: list[
             notes.append(path.read_text("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             _out(f"cannot read checkpoint {path}: {exc}")
+            await engine.dispose()
             return 2
     state = VerifiedState.load(settings.witness_path) if since else None
     if since and state is None:
         _out("note: no earlier verification recorded; checking everything")
-    engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine, read_only=True)() as session:
             result, new_state = await verify_chain(session, seal=seal, key_name=settings.origin, witnesses=notes,

@@ -2,6 +2,7 @@
 schema."""
 
 from backend.audit import models as audit_models
+from backend.core import shared_models
 from backend.core.db import Base
 from backend.core.idempotency import IdempotencyRecord
 from backend.credentials import models as credentials_models
@@ -25,6 +26,7 @@ __all__ = [
     "inspections_models",
     "notifications_models",
     "personnel_models",
+    "shared_models",
     "supervision_models",
     "sync_models",
 ]

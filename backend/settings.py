@@ -50,6 +50,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long a phone may trust a downloaded revocation/suspension list.
     status_list_ttl_s: int = 24 * 3600
     sql_echo: bool = False
+    #: Shared rate-limit counters (several workers or machines); empty: in memory, per process.
+    redis_url: str = ""
+    #: Prefix of every Redis key, so deployments (or test runs) sharing a Redis stay apart.
+    redis_prefix: str = "fieldcheck:"
+    #: Set: signing keys live in the database (private parts encrypted under it), shared by every
+    #: node on the same database. Empty: keys live in the data directory (one node).
+    secret_key: str = ""
+    #: How often a process checks the change counters (credentials, keys) for changes it was not
+    #: notified of; a revocation made elsewhere is visible here within this interval at worst.
+    change_poll_s: float = 1.0
+    #: Failed logins before further attempts are refused for the window: per account, per address.
+    login_fail_limit: int = 10
+    login_fail_address_limit: int = 50
+    login_fail_window_s: int = 900
     #: Maximum merge delay of the audit log: an entry is integrated (seq, inclusion proof) at most this
     #: long after its transaction commits. At most 1000 ms; receipts promise it.
     audit_max_merge_delay_ms: int = 1000
@@ -113,6 +127,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("audit_max_merge_delay_ms", int),
             ("audit_sequencer", bool),
             ("audit_witness_file", str),
+            ("redis_url", str),
+            ("redis_prefix", str),
+            ("secret_key", str),
+            ("change_poll_s", float),
+            ("login_fail_limit", int),
+            ("login_fail_address_limit", int),
+            ("login_fail_window_s", int),
         ):
             raw = env.get(f"FIELDCHECK_{name.upper()}")
             if raw is None or raw == "":

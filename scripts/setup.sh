@@ -26,7 +26,7 @@ apt_install() {
 if command -v apt-get >/dev/null && [ -f /etc/debian_version ]; then
   apt_install python3 python3-venv python3-dev gcc libsqlite3-mod-spatialite fonts-noto-cjk
   if [ $want_test = 1 ]; then
-    apt_install postgresql postgresql-15-postgis-3 chromium chromium-driver wrk poppler-utils
+    apt_install postgresql postgresql-15-postgis-3 chromium chromium-driver redis-server wrk poppler-utils
   fi
 else
   echo "==> not Debian: install SpatiaLite (mod_spatialite), a CJK font and, for tests, PostgreSQL 15 + PostGIS 3 yourself" >&2

@@ -28,6 +28,18 @@ if [ -z "${FIELDCHECK_TEST_PG_ADMIN:-}" ]; then
 fi
 echo "==> PostgreSQL for tests: $FIELDCHECK_TEST_PG_ADMIN"
 
+# Redis for the shared rate-limit tests (tests/test_scaleout.py): start a throwaway one (no
+# persistence) on 127.0.0.1:6379 if nothing answers there.
+if [ -z "${FIELDCHECK_TEST_REDIS_URL:-}" ]; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "==> starting redis-server on 127.0.0.1:6379"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  export FIELDCHECK_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
+fi
+echo "==> Redis for tests: $FIELDCHECK_TEST_REDIS_URL"
+
 echo "==> ruff"
 .venv/bin/ruff check backend tests bench
 echo "==> mypy"

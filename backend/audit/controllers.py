@@ -36,8 +36,8 @@ from backend.settings import Settings
 _MAX_SIZE = 1 << 62
 
 
-def _rate_limit(request: Request[Any, Any, Any]) -> None:
-    request.app.state["public_limiter"].hit(client_address(request))
+async def _rate_limit(request: Request[Any, Any, Any]) -> None:
+    await request.app.state["public_limiter"].hit(client_address(request))
 
 
 class AuditController(Controller):
@@ -80,7 +80,7 @@ class AuditController(Controller):
                                     "with ?format=json {tree_size, root_hash (base64), note, ...}. No login.")
     async def checkpoint(self, request: Request[Any, Any, Any], read_session: AsyncSession, settings: Settings,
                          format: Literal["text", "json"] = "text") -> Response[Any]:
-        _rate_limit(request)
+        await _rate_limit(request)
         issued = await service.current_checkpoint(read_session)
         headers = {"Cache-Control": "no-cache"}
         if format == "json":
@@ -105,7 +105,7 @@ class AuditController(Controller):
         from_size: Annotated[int | None, QueryParameter(name="from", ge=0, le=_MAX_SIZE)] = None,
         to_size: Annotated[int | None, QueryParameter(name="to", ge=0, le=_MAX_SIZE)] = None,
     ) -> InclusionProofRead | ConsistencyProofRead:
-        _rate_limit(request)
+        await _rate_limit(request)
         if seq is not None:
             if from_size is not None or to_size is not None:
                 raise validation_error("seq", "exclusive", "give either seq (inclusion) or from/to (consistency)",

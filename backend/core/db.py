@@ -77,6 +77,9 @@ def _load_spatialite(dbapi_connection: Any, _record: Any, *, busy_ms: int = 3000
     dbapi_connection.isolation_level = None
 
 
+_OPEN = "fieldcheck_open_transaction"
+
+
 def _begin_immediate(conn: Any) -> None:
     # A deferred SQLite transaction that reads and then writes can fail with SQLITE_BUSY without
     # waiting, when another connection wrote in between. Taking the write lock at BEGIN makes
@@ -84,8 +87,41 @@ def _begin_immediate(conn: Any) -> None:
     # Read-only sessions (public verification, health) open no transaction at all: each of their
     # statements reads a consistent snapshot on its own, never queues behind writers, and saves
     # the BEGIN/ROLLBACK round trips through aiosqlite's thread.
-    if not conn.get_execution_options().get(READ_ONLY_OPTION):
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.connection.info[_OPEN] = False
+    else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.connection.info[_OPEN] = True
+
+
+def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
+    """Every COMMIT and ROLLBACK through aiosqlite is a hop to its thread and back. A read-only
+    session never opened a transaction, and a committed one has none left when the pool resets the
+    connection on return: only roll back (or commit) when a transaction we began is open. A
+    connection we know nothing about (no flag) is rolled back, to be safe."""
+    dialect = engine.sync_engine.dialect
+    rollback, commit = dialect.do_rollback, dialect.do_commit
+
+    def info_of(dbapi_connection: Any) -> dict[Any, Any]:
+        try:
+            return dbapi_connection.info  # type: ignore[no-any-return]
+        except (AttributeError, NotImplementedError):  # an ad-hoc connection (dialect start-up)
+            return {}
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        info = info_of(dbapi_connection)
+        if info.get(_OPEN, True):
+            rollback(dbapi_connection)
+        info[_OPEN] = False
+
+    def do_commit(dbapi_connection: Any) -> None:
+        info = info_of(dbapi_connection)
+        if info.get(_OPEN, True):
+            commit(dbapi_connection)
+        info[_OPEN] = False
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
 
 
 def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> AsyncEngine:
@@ -96,9 +132,14 @@ def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> Asy
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout_s})
         event.listen(engine.sync_engine, "connect", partial(_load_spatialite, busy_ms=int(timeout_s * 1000)))
         event.listen(engine.sync_engine, "begin", _begin_immediate)
+        _skip_idle_rollbacks(engine)
         return engine
-    # pool_pre_ping replaces connections a database restart killed, so the service recovers alone.
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
+    # No pre-ping: it costs a round trip on every checkout. A connection that died while idle in
+    # the pool (a database restart) fails that request's first statement instead, which core/http
+    # answers 503 + Retry-After; SQLAlchemy invalidates it on the disconnect error, so the next
+    # checkout gets a fresh one and the service recovers alone. `pool_recycle` retires connections
+    # before typical server/firewall idle limits.
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800,
                                pool_timeout=timeout_s, connect_args={"timeout": min(timeout_s, 5.0)})
 
 
@@ -107,8 +148,14 @@ READ_ONLY_OPTION = "fieldcheck_read_only"
 
 def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
     """Sessions for a unit of work. `read_only` ones are for handlers that run single-statement
-    reads: on SQLite they run in autocommit mode without the write lock."""
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    reads: on SQLite they run in autocommit mode without the write lock; on PostgreSQL in
+    AUTOCOMMIT, so a read costs its statements and no BEGIN/ROLLBACK round trips."""
+    bind = engine
+    if read_only:
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        bind = engine.execution_options(**options)
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 

@@ -67,16 +67,29 @@ class SigningKey:
 
 
 class KeyRing:
-    """The keys of one purpose. `current` signs; all verify."""
+    """The keys of one purpose. `current` signs; all verify.
 
-    def __init__(self, directory: Path, purpose: str) -> None:
+    `shared` rings hold keys that live in the database (backend/core/keystore.py), shared by every
+    node: they are filled and refreshed from there (`replace`), never from the data directory."""
+
+    def __init__(self, directory: Path, purpose: str, *, shared: bool = False) -> None:
         self.directory = directory / purpose
         self.purpose = purpose
+        self.shared = shared
         self._lock = threading.Lock()
         self._keys: dict[str, SigningKey] = {}
         self._current: str | None = None
 
+    def replace(self, keys: list[SigningKey]) -> None:
+        """The whole ring, as the shared store has it; the newest key signs."""
+        with self._lock:
+            self._keys = {k.kid: k for k in keys}
+            newest = max(keys, key=lambda k: (k.created_at, k.kid), default=None)
+            self._current = newest.kid if newest else None
+
     def load(self, *, create: bool = True) -> KeyRing:
+        if self.shared:
+            return self
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
@@ -99,6 +112,8 @@ class KeyRing:
 
     def rotate(self) -> SigningKey:
         """Make a new key the current one; the old ones stay for verification."""
+        if self.shared:
+            raise RuntimeError("shared keys rotate in the database: `fieldcheck keys rotate`")
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             private = Ed25519PrivateKey.generate()
@@ -133,7 +148,7 @@ class KeyRing:
         if not _KID_RE.fullmatch(kid):
             return None
         key = self._keys.get(kid)
-        if key is None and (self.directory / f"{kid}.pem").exists():
+        if key is None and not self.shared and (self.directory / f"{kid}.pem").exists():
             # Another process (`fieldcheck keys rotate`, another worker) added a key.
             self.load(create=False)
             key = self._keys.get(kid)
@@ -148,14 +163,16 @@ class KeyRing:
 
 class Keys:
     """The three rings of a deployment, and `ca`: the roots of the printed documents' seal
-    authority (backend.documents_pdf.ca)."""
+    authority (backend.documents_pdf.ca). In the data directory (one node), or `shared` ones kept
+    in the database (every node; see backend/core/keystore.py)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, shared: bool = False) -> None:
         base = data_dir / "keys"
-        self.access = KeyRing(base, "access")
-        self.credential = KeyRing(base, "credential")
-        self.seal = KeyRing(base, "seal")
-        self.ca = KeyRing(base, "ca")
+        self.shared = shared
+        self.access = KeyRing(base, "access", shared=shared)
+        self.credential = KeyRing(base, "credential", shared=shared)
+        self.seal = KeyRing(base, "seal", shared=shared)
+        self.ca = KeyRing(base, "ca", shared=shared)
 
     def load(self) -> Keys:
         for ring in (self.access, self.credential, self.seal, self.ca):

@@ -33,8 +33,8 @@ from backend.credentials.schemas import (
 from backend.settings import Settings
 
 
-def rate_limit(request: Request[Any, Any, Any]) -> None:
-    request.app.state["public_limiter"].hit(client_address(request))
+async def rate_limit(request: Request[Any, Any, Any]) -> None:
+    await request.app.state["public_limiter"].hit(client_address(request))
 
 
 class CredentialController(Controller):
@@ -99,13 +99,13 @@ class CredentialController(Controller):
 
     @get("/jwks", summary="Credential-signing public keys (JWK set), for offline verifiers")
     async def jwks(self, request: Request[Any, Any, Any], signing_keys: Keys) -> Response[dict[str, Any]]:
-        rate_limit(request)
+        await rate_limit(request)
         return Response(service.credential_jwks(signing_keys), headers={"Cache-Control": "public, max-age=3600"})
 
     @get("/status", summary="Signed list of revoked and suspended credentials, for offline verifiers")
     async def status(self, request: Request[Any, Any, Any], read_session: AsyncSession, signing_keys: Keys,
                      settings: Settings, clock: Clock) -> Response[Any]:
-        rate_limit(request)
+        await rate_limit(request)
         body, etag = await service.status_list(read_session, signing_keys, settings, clock.now())
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
@@ -118,19 +118,21 @@ class VerifyController(Controller):
     tags = ["verification"]
 
     @post("/", status_code=200, summary="Verify a scanned QR code (URL or bare token)")
-    async def verify_qr(self, request: Request[Any, Any, Any], data: VerifyRequest, read_session: AsyncSession,
-                        signing_keys: Keys, settings: Settings, clock: Clock) -> VerifyResponse:
-        rate_limit(request)
-        now = clock.now()
-        outcome = await service.verify_qr(read_session, signing_keys, settings, data.qr_text, now)
+    async def verify_qr(self, request: Request[Any, Any, Any], data: VerifyRequest) -> VerifyResponse:
+        # The hot path of a crowd scanning cards: no session, no dependency beyond the request;
+        # the answer comes from the in-memory snapshot (backend/credentials/snapshot.py).
+        await rate_limit(request)
+        state = request.app.state
+        now = state["clock"].now()
+        outcome = await service.verify_qr_public(state["credential_snapshot"], state["keys"], data.qr_text, now)
         return service.verify_response(outcome, now)
 
     @get("/", summary="Verify a credential number (hyphens optional, any case)")
-    async def verify_number(self, request: Request[Any, Any, Any], number: str, read_session: AsyncSession,
-                            clock: Clock) -> VerifyResponse:
-        rate_limit(request)
-        now = clock.now()
-        outcome = await service.verify_number(read_session, number, now)
+    async def verify_number(self, request: Request[Any, Any, Any], number: str) -> VerifyResponse:
+        await rate_limit(request)
+        state = request.app.state
+        now = state["clock"].now()
+        outcome = await service.verify_number_public(state["credential_snapshot"], number, now)
         return service.verify_response(outcome, now)
 
 

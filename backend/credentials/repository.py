@@ -159,3 +159,31 @@ async def withdrawn_credentials(session: AsyncSession, now: datetime) -> Sequenc
         .order_by(Credential.number)
     )
     return (await session.execute(query)).scalars().all()
+
+
+# --- the verification snapshot (backend.credentials.snapshot) ------------------------------------
+
+_VERIFICATION_COLUMNS = (
+    Credential.id, Credential.number, Credential.kind, Credential.person_id, Credential.holder_name,
+    Credential.agency_code, Agency.name.label("agency_name"), Credential.issued_at, Credential.expires_at,
+    Credential.status,
+)
+
+
+async def verification_rows(session: AsyncSession) -> Sequence[Any]:
+    """Every credential with what a verification shows: plain rows, no ORM objects (cheap to load)."""
+    query = select(*_VERIFICATION_COLUMNS).join(Agency, Agency.code == Credential.agency_code)
+    return (await session.execute(query)).all()
+
+
+async def verification_row(session: AsyncSession, *, credential_id: uuid.UUID | None = None,
+                           number: str | None = None) -> Any | None:
+    query = select(*_VERIFICATION_COLUMNS).join(Agency, Agency.code == Credential.agency_code)
+    query = query.where(Credential.id == credential_id) if credential_id is not None else \
+        query.where(Credential.number == number)
+    return (await session.execute(query)).first()
+
+
+async def agency_names(session: AsyncSession) -> dict[str, str]:
+    rows = (await session.execute(select(Agency.code, Agency.name))).all()
+    return {str(code): str(name) for code, name in rows}

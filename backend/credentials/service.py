@@ -4,6 +4,7 @@ number, the signed status list for offline verifiers. Raises domain errors; know
 
 Interfaces other domains call:
 - `verify_qr(session, keys, settings, qr_text, now) -> VerifyOutcome` (inspections: credential displays)
+- `verify_qr_public(snapshot, keys, qr_text, now)`: the same answer from memory (public endpoints)
 - `revoke_all_for_person(session, person_id, reason, actor, now) -> list[uuid.UUID]` (personnel: dismissal)
 """
 
@@ -37,6 +38,7 @@ from backend.credentials.schemas import (
     VerifiedCredential,
     VerifyResponse,
 )
+from backend.credentials.snapshot import CredentialSnapshot, CredentialView
 from backend.guards.access import in_jurisdiction, require_role, require_visible, require_writable
 from backend.guards.credentials import require_pre_job_training, require_provincial_issuer
 from backend.personnel.models import Agency, Person
@@ -81,7 +83,7 @@ def validity_end(appointment: ActiveAppointment, issued_at: datetime) -> datetim
     return add_years(issued_at, OPEN_ENDED_YEARS)
 
 
-def effective_status(credential: Credential, now: datetime) -> str:
+def effective_status(credential: Credential | CredentialView, now: datetime) -> str:
     if credential.status == "revoked":
         return "revoked"
     if now >= credential.expires_at:
@@ -281,20 +283,34 @@ async def credentials_of_person(session: AsyncSession, person_id: uuid.UUID) -> 
 class VerifyOutcome:
     #: valid | revoked | suspended | expired | forged | unknown
     result: str
-    credential: Credential | None
+    credential: Credential | CredentialView | None
     reason: str | None
     agency: Agency | None = None
+    agency_name: str | None = None
 
 
-def _claims_match(claims: dict[str, Any], credential: Credential) -> bool:
+def _claims_match(claims: dict[str, Any], credential: Credential | CredentialView) -> bool:
     """Every claim we sign must agree with the record: a genuine signature over another holder's
     name, number or validity (a key compromise, a bug) must not pass as this credential."""
     return all(claims.get(name) == value for name, value in tokens.claims_for(credential).items())
 
 
-def _outcome(credential: Credential, agency: Agency, now: datetime) -> VerifyOutcome:
+def _outcome(credential: Credential | CredentialView, agency_name: str, now: datetime,
+             agency: Agency | None = None) -> VerifyOutcome:
     status = effective_status(credential, now)
-    return VerifyOutcome(status, credential, None if status == "valid" else status, agency)
+    return VerifyOutcome(status, credential, None if status == "valid" else status, agency, agency_name)
+
+
+def _checked_claims(keys: Keys, qr_text: str) -> tuple[uuid.UUID, dict[str, Any]] | VerifyOutcome:
+    text = tokens.extract_token(qr_text)
+    try:
+        claims = tokens.verify_credential_token(keys.credential, text)
+    except tokens.Rejected as exc:
+        return VerifyOutcome("forged", None, exc.reason)
+    try:
+        return uuid.UUID(claims["jti"]), claims
+    except ValueError:
+        return VerifyOutcome("forged", None, "claims_invalid")
 
 
 async def verify_qr(session: AsyncSession, keys: Keys, settings: Settings, qr_text: str,
@@ -302,23 +318,33 @@ async def verify_qr(session: AsyncSession, keys: Keys, settings: Settings, qr_te
     """Verify what a camera read from a card: the verification URL or the bare token.
     BadRequest MALFORMED_CREDENTIAL for anything else. A typed number is deliberately not accepted
     here (it goes to `verify_number`): numbers are sequential, so knowing one proves nothing about
-    holding the card, and callers such as the record of an on-site credential display rely on a scan."""
-    text = tokens.extract_token(qr_text)
-    try:
-        claims = tokens.verify_credential_token(keys.credential, text)
-    except tokens.Rejected as exc:
-        return VerifyOutcome("forged", None, exc.reason)
-    try:
-        credential_id = uuid.UUID(claims["jti"])
-    except ValueError:
-        return VerifyOutcome("forged", None, "claims_invalid")
+    holding the card, and callers such as the record of an on-site credential display rely on a scan.
+    Reads the row in the caller's transaction (for callers that act on the answer)."""
+    checked = _checked_claims(keys, qr_text)
+    if isinstance(checked, VerifyOutcome):
+        return checked
+    credential_id, claims = checked
     found = await repository.credential_with_agency(session, credential_id)
     if found is None:
         return VerifyOutcome("unknown", None, "not_found")
     credential, agency = found
     if not _claims_match(claims, credential):
         return VerifyOutcome("forged", None, "claims_mismatch")
-    return _outcome(credential, agency, now)
+    return _outcome(credential, agency.name, now, agency)
+
+
+async def verify_qr_public(snapshot: CredentialSnapshot, keys: Keys, qr_text: str, now: datetime) -> VerifyOutcome:
+    """`verify_qr` for the public endpoints: the same answer, from the in-memory snapshot."""
+    checked = _checked_claims(keys, qr_text)
+    if isinstance(checked, VerifyOutcome):
+        return checked
+    credential_id, claims = checked
+    view = await snapshot.by_id(credential_id)
+    if view is None:
+        return VerifyOutcome("unknown", None, "not_found")
+    if not _claims_match(claims, view):
+        return VerifyOutcome("forged", None, "claims_mismatch")
+    return _outcome(view, view.agency_name, now)
 
 
 async def verify_number(session: AsyncSession, number: str, now: datetime) -> VerifyOutcome:
@@ -326,15 +352,22 @@ async def verify_number(session: AsyncSession, number: str, now: datetime) -> Ve
     found = await repository.credential_by_number(session, parsed.canonical)
     if found is None:
         return VerifyOutcome("unknown", None, "not_found")
-    return _outcome(found[0], found[1], now)
+    return _outcome(found[0], found[1].name, now, found[1])
+
+
+async def verify_number_public(snapshot: CredentialSnapshot, number: str, now: datetime) -> VerifyOutcome:
+    view = await snapshot.by_number(parse_number(number).canonical)
+    if view is None:
+        return VerifyOutcome("unknown", None, "not_found")
+    return _outcome(view, view.agency_name, now)
 
 
 def verify_response(outcome: VerifyOutcome, now: datetime) -> VerifyResponse:
     shown = None
-    if outcome.credential is not None and outcome.agency is not None:
+    if outcome.credential is not None and outcome.agency_name is not None:
         c = outcome.credential
         shown = VerifiedCredential(number=c.number, kind=c.kind, holder_name=c.holder_name,
-                                   agency_code=c.agency_code, agency_name=outcome.agency.name,
+                                   agency_code=c.agency_code, agency_name=outcome.agency_name,
                                    issued_at=c.issued_at, expires_at=c.expires_at, status=effective_status(c, now))
     return VerifyResponse(result=outcome.result, checked_at=now, credential=shown,  # type: ignore[arg-type]
                           reason=outcome.reason)

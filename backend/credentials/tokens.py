@@ -18,9 +18,11 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import jwt
@@ -28,7 +30,6 @@ from cryptography.exceptions import InvalidSignature
 
 from backend.core.errors import BadRequest
 from backend.core.signing import KeyRing, b64url_decode
-from backend.credentials.models import Credential
 from backend.credentials.numbering import MALFORMED_CREDENTIAL
 
 #: Longer names are cut in the token (the record keeps the whole name); QR size stays bounded.
@@ -65,7 +66,26 @@ def malformed(reason: str) -> BadRequest:
     )
 
 
-def claims_for(credential: Credential) -> dict[str, Any]:
+class CredentialFields(Protocol):
+    """What a token is made of: a `Credential` row or a snapshot view."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def holder_name(self) -> str: ...
+    @property
+    def agency_code(self) -> str: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def claims_for(credential: CredentialFields) -> dict[str, Any]:
     return {
         "jti": str(credential.id),
         "num": credential.number,
@@ -83,7 +103,7 @@ def _encode(ring: KeyRing, payload: dict[str, Any], typ: str | None) -> str:
     return jwt.PyJWS().encode(body, key.private, algorithm="EdDSA", headers={"kid": key.kid, "typ": typ})
 
 
-def sign_credential(ring: KeyRing, credential: Credential) -> str:
+def sign_credential(ring: KeyRing, credential: CredentialFields) -> str:
     return _encode(ring, claims_for(credential), None)
 
 

@@ -80,7 +80,7 @@ class SealCertificateController(Controller):
     async def certificates(self, request: Request[Any, Any, Any], read_session: AsyncSession,
                            session: AsyncSession, signing_keys: Keys, settings: Settings,
                            clock: Clock) -> Response[CertificateSet]:
-        request.app.state["public_limiter"].hit(client_address(request))
+        await request.app.state["public_limiter"].hit(client_address(request))
         rows = await service.certificates(read_session, session, signing_keys, settings, clock.now())
         body = CertificateSet(roots=[_read(r) for r in rows if r.kind == "root"],
                               seals=[_read(r) for r in rows if r.kind == "seal"])
@@ -90,7 +90,7 @@ class SealCertificateController(Controller):
          media_type="application/x-pem-file")
     async def roots_pem(self, request: Request[Any, Any, Any], read_session: AsyncSession, session: AsyncSession,
                         signing_keys: Keys, settings: Settings, clock: Clock) -> Response[str]:
-        request.app.state["public_limiter"].hit(client_address(request))
+        await request.app.state["public_limiter"].hit(client_address(request))
         rows = await service.certificates(read_session, session, signing_keys, settings, clock.now())
         pem = "".join(_read(r).pem for r in rows if r.kind == "root")
         return Response(pem, media_type="application/x-pem-file", headers={"Cache-Control": "public, max-age=300"})

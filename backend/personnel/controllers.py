@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal, issue_access_token
 from backend.core.clock import Clock
+from backend.core.deps import client_address
 from backend.core.errors import BadRequest
 from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
 from backend.core.responses import idempotent_create
@@ -18,6 +19,7 @@ from backend.core.signing import Keys
 from backend.guards.access import require_may_list_people
 from backend.personnel import repository, service
 from backend.personnel.lifecycle_controllers import ROUTES as LIFECYCLE_ROUTES
+from backend.personnel.login_limits import limited_login
 from backend.personnel.schemas import (
     AgencyPage,
     AgencyRead,
@@ -35,9 +37,11 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/token", status_code=200)
-    async def token(self, data: TokenRequest, session: AsyncSession, signing_keys: Keys, settings: Settings,
-                    clock: Clock) -> TokenResponse:
-        person = await service.authenticate(session, data.username, data.password, demo_enabled=settings.demo)
+    async def token(self, request: Request[Any, Any, Any], data: TokenRequest, session: AsyncSession,
+                    signing_keys: Keys, settings: Settings, clock: Clock) -> TokenResponse:
+        person = await limited_login(
+            request.app.state, data.username, client_address(request),
+            lambda: service.authenticate(session, data.username, data.password, demo_enabled=settings.demo))
         token = issue_access_token(signing_keys.access, person_id=person.id, role=person.role, issuer=settings.origin,
                                    now=clock.now(), ttl_s=settings.access_token_ttl_s)
         return TokenResponse(access_token=token, token_type="bearer", expires_in=settings.access_token_ttl_s,

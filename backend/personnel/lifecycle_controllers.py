@@ -184,7 +184,7 @@ class PublicDismissalController(Controller):
     @get("/", summary="Public notices of dismissals (no auth, rate-limited)")
     async def list_(self, request: Request[Any, Any, Any], session: AsyncSession, limit: int | None = None,
                     cursor: str | None = None) -> PublicDismissalPage:
-        request.app.state["public_limiter"].hit(client_address(request))
+        await request.app.state["public_limiter"].hit(client_address(request))
         size = clamp_limit(limit)
         after = time_cursor(decode_cursor(cursor))
         items, nxt = await dismissal_service.public_dismissals(session, after=after, limit=size)

@@ -8,14 +8,12 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 from litestar.enums import MediaType
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.clock import Clock
 from backend.core.deps import client_address
 from backend.core.errors import BadRequest, RateLimited
 from backend.core.signing import Keys
 from backend.credentials import service
-from backend.settings import Settings
 from backend.web.pages import render_error_page, render_verification_page
 
 #: The API's reason codes, as the page says them.
@@ -43,16 +41,16 @@ def _html(body: str, status: int, headers: dict[str, str] | None = None) -> Resp
 
 @get("/v/{token:str}", media_type=MediaType.HTML, tags=["verification"],
      summary="Verification page of a scanned credential (HTML, zh-CN)")
-async def verification_page(token: str, request: Request[Any, Any, Any], read_session: AsyncSession,
-                            signing_keys: Keys, settings: Settings, clock: Clock) -> Response[str]:
+async def verification_page(token: str, request: Request[Any, Any, Any], signing_keys: Keys,
+                            clock: Clock) -> Response[str]:
     now = clock.now()
     try:
-        request.app.state["public_limiter"].hit(client_address(request))
+        await request.app.state["public_limiter"].hit(client_address(request))
     except RateLimited as exc:
         retry = str(int(exc.detail.get("retry_after_s", 60)))
         return _html(render_error_page(429, exc.message_zh, exc.message), 429, {"Retry-After": retry})
     try:
-        outcome = await service.verify_qr(read_session, signing_keys, settings, token, now)
+        outcome = await service.verify_qr_public(request.app.state["credential_snapshot"], signing_keys, token, now)
     except BadRequest:
         return _html(render_verification_page(None, checked_at=now), 400)
     result: dict[str, Any] = msgspec.to_builtins(service.verify_response(outcome, now))

@@ -24,7 +24,7 @@ from backend.web.pages import render_error_page
 async def document_page(token: str, request: Request[Any, Any, Any], read_session: AsyncSession,
                         signing_keys: Keys, clock: Clock) -> Response[str]:
     try:
-        request.app.state["public_limiter"].hit(client_address(request))
+        await request.app.state["public_limiter"].hit(client_address(request))
     except RateLimited as exc:
         retry = str(int(exc.detail.get("retry_after_s", 60)))
         return Response(render_error_page(429, exc.message_zh, exc.message), status_code=429,
