@@ -155,7 +155,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         # and nobody will read an answer. One INFO line, no traceback, no ERROR.
         log.info("client disconnected request_id=%s %s %s",
                  request.scope.get("state", {}).get("request_id"), request.method, request.url.path)
-        return error_response(400, "CLIENT_DISCONNECTED", "The client disconnected before the request was read",
+        return error_response(400, "REQUEST_INTERRUPTED", "The client disconnected before the request was read",
                               "客户端在请求读取完成前断开了连接")
     if isinstance(exc, HTTPException):
         status = exc.status_code
@@ -172,11 +172,6 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             status = 401
         elif isinstance(exc, PermissionDeniedException):
             status = 403
-        if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):
-            # The client went away before its body was read (a phone losing signal, a cancelled
-            # retry): nobody receives this answer, and it is not a server fault to log as one.
-            log.info("client disconnected before its body was read: %s %s", request.method, request.url.path)
-            return error_response(400, "REQUEST_INTERRUPTED", "The request was interrupted", "请求中断")
         if status >= 500:
             return internal_error_handler(request, exc)
         code, message, message_zh = _KNOWN.get(status, ("HTTP_ERROR", str(exc.detail), str(exc.detail)))

@@ -168,7 +168,9 @@ def _tighten_components(schemas: dict[str, Any]) -> None:
 
 
 def needs_token(handler: Any) -> bool:
-    return "principal" in handler.parsed_fn_signature.parameters
+    # `ctx` (backend/core/commands.py) carries the caller's principal for command handlers.
+    params = handler.parsed_fn_signature.parameters
+    return "principal" in params or "ctx" in params
 
 
 class _CompletingOpenAPIPlugin(OpenAPIPlugin):

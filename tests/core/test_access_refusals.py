@@ -36,10 +36,12 @@ async def test_social_supervisor_reads_only_their_own_record(client: Any, token_
     assert r.status_code == 200, r.text
 
 
-async def test_audit_log_is_read_within_the_readers_jurisdiction(client: Any, token_for: Any, clock: Any) -> None:
+async def test_audit_log_is_read_within_the_readers_jurisdiction(client: Any, token_for: Any, clock: Any,
+                                                                  integrate: Any) -> None:
     incident = await report(client, token_for, clock)  # by a Shenyang inspector
     dalian_admin = await make_person(client, token_for, "210200", "agency_admin")
     province_admin = await make_person(client, token_for, "210000", "agency_admin")
+    await integrate()  # the list shows sequenced entries
 
     async def entries(who: Any) -> list[dict[str, Any]]:
         r = await client.get("/api/v1/audit", params={"limit": 500}, headers=token_for(who))

@@ -42,7 +42,9 @@ async def test_openapi_security_is_what_the_server_does(client: Any) -> None:
             op = item.get(method)
             if op is None:
                 continue
-            url = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+            # Integer path parameters (a document version) need a number to reach the handler.
+            url = re.sub(r"\{[^}]+\}", lambda m: "1" if m.group(0) == "{version}" else
+                         "00000000-0000-4000-8000-000000000000", path)
             r = await client.request(method.upper(), url)
             if op["security"] == []:
                 public.add((method, path))
