@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.core.availability import is_database_unavailable
 from backend.core.shared_models import ChangeVersion
 
 log = logging.getLogger("fieldcheck.changes")
@@ -91,8 +92,10 @@ class ChangeFeed:
         try:
             conn = await asyncpg.connect(url.render_as_string(hide_password=False))
             await conn.add_listener(CHANNEL, self._notified)
-        except (OSError, asyncpg.PostgresError):
-            log.warning("cannot LISTEN for changes; polling every %ss", self.poll_s, exc_info=True)
+        except (OSError, asyncpg.PostgresError) as exc:
+            # A database outage is expected and says nothing new: one line, no traceback.
+            log.warning("cannot LISTEN for changes (%s); polling every %ss", type(exc).__name__, self.poll_s,
+                        exc_info=not is_database_unavailable(exc))
             return
         self._listener = conn
 
@@ -110,8 +113,9 @@ class ChangeFeed:
             payload = await self._queue.get()
             try:
                 await self._apply(payload)
-            except Exception:
-                log.warning("change notification %r failed; the next check catches up", payload, exc_info=True)
+            except Exception as exc:
+                log.warning("change notification %r failed (%s); the next check catches up", payload,
+                            type(exc).__name__, exc_info=not is_database_unavailable(exc))
 
     async def _apply(self, payload: str) -> None:
         name, _, rest = payload.partition(":")
@@ -140,5 +144,6 @@ class ChangeFeed:
                 elif self._listener is not None and self._listener.is_closed():
                     self._listener = None
                 await self.check()
-            except Exception:
-                log.warning("change check failed; retrying", exc_info=True)
+            except Exception as exc:
+                log.warning("change check failed (%s); retrying", type(exc).__name__,
+                            exc_info=not is_database_unavailable(exc))

@@ -101,7 +101,9 @@ async def maker(db_url: str) -> AsyncIterator[Any]:
 
 
 async def _scalar(maker: Any, stmt: Any) -> Any:
-    async with maker() as s:
+    # A read-only session: on SQLite a writer's session would queue for the write lock behind the
+    # server's chunks (busy-wait back-off), and the poller would see the batch only once it is over.
+    async with make_sessionmaker(maker.kw["bind"], read_only=True)() as s:
         return (await s.execute(stmt)).scalar_one()
 
 
