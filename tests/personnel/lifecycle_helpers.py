@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,12 @@ from backend.core.checksums import make_id_number
 from backend.core.db import make_engine, make_sessionmaker
 
 
-def id_number(birth: str = "19900101", region: str = "210102") -> str:
+def id_number(birth: str | None = None, region: str = "210102") -> str:
+    """A valid, random ID number. The birth date is random too unless given: 1000 sequence numbers
+    alone made two people of one test collide now and then (409 PERSON_EXISTS)."""
+    if birth is None:
+        day = date(1975, 1, 1) + timedelta(days=uuid.uuid4().int % 7300)
+        birth = day.strftime("%Y%m%d")
     return make_id_number(region + birth + f"{uuid.uuid4().int % 1000:03d}")
 
 
