@@ -12,17 +12,24 @@ Blocking CPU work: callers run it with `anyio.to_thread`.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from cryptography.utils import CryptographyDeprecationWarning
+
+# pyHanko imports cryptography's DSA types, which warn at import; seals are P-256, never DSA, and the
+# warning would only alarm whoever reads the server's start-up log.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from backend.core.signing import SigningKey
 from backend.documents_pdf.ca import derived_p256
