@@ -14,9 +14,11 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from backend.app import create_app
-from backend.evidence import blobs
+from backend.core.errors import InsufficientStorage
+from backend.evidence import blobs, repository
 from backend.evidence.models import Blob, BlobChunk
 from backend.evidence.storage import EvidenceStore
 from backend.settings import Settings
@@ -156,3 +158,21 @@ async def test_api_with_the_database_store(settings, clock, token_for, session_f
                                                         now=datetime.now(UTC) + timedelta(seconds=5))
         await session.commit()
     assert report.missing == [] and report.orphans_removed == []
+
+
+@pytest.mark.parametrize("message", ["could not extend file", "database or disk is full"])
+async def test_a_full_database_is_507(message, session_factory, tmp_path, monkeypatch):
+    class Full(Exception):
+        sqlstate = "53100" if "extend" in message else None
+
+    async def full(*args: object) -> None:
+        raise DBAPIError("INSERT INTO blob_chunks", {}, Full(message))
+
+    monkeypatch.setattr(repository, "add_blob_chunk", full)
+    store = _store("database", tmp_path / "data")
+    spool, sha = _spool(tmp_path, os.urandom(1000))
+    async with session_factory() as session:
+        with pytest.raises(InsufficientStorage) as caught:
+            await store.put(session, sha, spool, "image/jpeg", b"thumb", datetime.now(UTC))
+        await session.rollback()
+    assert caught.value.status == 507 and caught.value.code == "INSUFFICIENT_STORAGE"
