@@ -267,7 +267,8 @@ async def _evidence_sweep(settings: Settings, min_age_s: float) -> int:
     engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            report = await sweep(session, settings.data_dir, min_age_s=min_age_s)
+            report = await sweep(session, settings.data_dir, min_age_s=min_age_s, settings=settings)
+            await session.commit()
     finally:
         await engine.dispose()
     for path in report.temp_removed:

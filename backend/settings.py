@@ -33,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     decode_wait_s: float = 10.0
     #: Free space the photo store keeps on its file system: uploads that would eat into it get 507.
     min_free_bytes: int = 256 * 1024 * 1024
+    #: Where photos live: "files" (the data directory) or "database" (chunked in the database,
+    #: shared by every node of one deployment).
+    blob_store: str = "files"
     #: How long a request waits for the database (SQLite lock, PostgreSQL pool/connect) before 503.
     db_timeout_s: float = 10.0
     #: A request body that sends nothing for body_idle_timeout_s, or is not complete after
@@ -78,6 +81,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not 0 < self.audit_max_merge_delay_ms <= 1000:
             raise ValueError("audit_max_merge_delay_ms must be within 1..1000")
+        if self.blob_store not in ("files", "database"):
+            raise ValueError("blob_store must be files or database")
 
     @property
     def resolved_database_url(self) -> str:
@@ -113,6 +118,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("max_concurrent_decodes", int),
             ("decode_wait_s", float),
             ("min_free_bytes", int),
+            ("blob_store", str),
             ("db_timeout_s", float),
             ("body_idle_timeout_s", float),
             ("body_timeout_s", float),

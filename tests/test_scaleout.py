@@ -1,5 +1,6 @@
 """Two server processes on one database behave as one deployment: each its own port and data
-directory, sharing FIELDCHECK_DATABASE_URL, FIELDCHECK_SECRET_KEY and FIELDCHECK_REDIS_URL.
+directory, sharing FIELDCHECK_DATABASE_URL, FIELDCHECK_SECRET_KEY and FIELDCHECK_REDIS_URL (and,
+with FIELDCHECK_BLOB_STORE=database, the photos).
 
 On PostgreSQL the change check runs only every 30 s here, so a revocation seen on the other server
 within 1 s proves the LISTEN/NOTIFY path; on SQLite (two workers on one machine) the check every
@@ -7,6 +8,7 @@ within 1 s proves the LISTEN/NOTIFY path; on SQLite (two workers on one machine)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -15,7 +17,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -129,3 +133,54 @@ def test_failed_logins_are_limited_across_two_nodes(db_url, backend_name, tmp_pa
         right = b.post("/api/v1/auth/token", json={"username": "sy.hr", "password": PASSWORD})
     assert statuses == [401, 401, 401, 429, 429], statuses
     assert right.status_code == 429 and right.json()["code"] == "RATE_LIMITED"
+
+
+class _Async:
+    """The async face `Flow` and `Uploader` expect, over one server's blocking client."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    async def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self._client.post(url, **kw)
+
+    async def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self._client.get(url, **kw)
+
+
+class _RealClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+async def test_a_photo_uploaded_to_one_node_is_served_by_the_other(db_url, backend_name, tmp_path):
+    from tests.evidence.test_evidence_api import Uploader, good_photo
+    from tests.inspections.helpers import Flow
+
+    with servers(db_url, backend_name, tmp_path, FIELDCHECK_BLOB_STORE="database") as (a, b):
+        tokens: dict[str, dict[str, str]] = {}
+
+        def token_for(who: str, role: str = "") -> dict[str, str]:
+            if who not in tokens:
+                tokens[who] = login(a, who)
+            return tokens[who]
+
+        clock = _RealClock()
+        iid = (await Flow(_Async(a), token_for, clock).started())["id"]
+        data = good_photo(clock)
+        sha = hashlib.sha256(data).hexdigest()
+        r = await Uploader(_Async(a), token_for, clock).upload(iid, data)
+        assert r.status_code == 201, r.text
+        ev = r.json()
+
+        # Node b never saw the upload: its data directory holds no photo, yet it serves it, and
+        # the bytes hash to the SHA-256 recorded (and signed in the receipt).
+        r = b.get(ev["original_url"], headers=token_for("sy.officer2"))
+        assert r.status_code == 200, r.text
+        assert hashlib.sha256(r.content).hexdigest() == sha == ev["sha256"] and r.content == data
+        r = b.get(ev["thumbnail_url"], headers=token_for("sy.admin"))
+        assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff"
+        assert not any((tmp_path / "b").rglob(sha)) and not any((tmp_path / "a").rglob(sha))
+        # The reads on b are in the photo's custody log, as seen from a.
+        r = a.get(f"/api/v1/evidence/{ev['id']}/custody", headers=token_for("sy.officer1"))
+        assert [i["action"] for i in r.json()["items"]] == ["upload", "read_original", "read_thumbnail"]

@@ -8,13 +8,14 @@ import base64
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import InternalServerException
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.response import File
+from litestar.response import File, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import inclusion_for_subject
@@ -100,13 +101,16 @@ async def handle_upload(request: Request[Any, Any, Any], session: AsyncSession, 
         max_file_bytes=settings.max_upload_bytes,
     )
     # From before the photo is put in place until its row is committed, a marker names it: if
-    # this process dies in between, the next start removes the orphan at once (storage.py).
+    # this process dies in between, the next start removes the orphan at once (storage.py). The
+    # database store needs none: it writes the photo in the row's own transaction.
     store = EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes)
-    try:
-        marker = await anyio.to_thread.run_sync(store.mark_placing, upload.sha256)
-    except BaseException:
-        store.discard(upload.spool_path)
-        raise
+    marker = None
+    if settings.blob_store == "files":
+        try:
+            marker = await anyio.to_thread.run_sync(store.mark_placing, upload.sha256)
+        except BaseException:
+            store.discard(upload.spool_path)
+            raise
     try:
         outcome = await service.intake_photo(
             session, settings, keys, owner=owner, uploader=principal, upload=upload,
@@ -189,16 +193,19 @@ class EvidenceController(Controller):
 
     @get("/{evidence_id:uuid}/original", description="The exact bytes uploaded (recorded in the custody log).")
     async def original(self, request: Request[Any, Any, Any], evidence_id: uuid.UUID, session: AsyncSession,
-                       principal: Principal, settings: Settings, clock: Clock) -> File:
-        evidence, path = await service.open_original(session, settings, principal, evidence_id,
+                       principal: Principal, settings: Settings, clock: Clock) -> File | Stream:
+        evidence, body = await service.open_original(session, settings, principal, evidence_id,
                                                      client_info(request), clock.now())
-        return File(
-            path=path, media_type=evidence.media_type, content_disposition_type="inline",
-            filename=f"{evidence.sha256}.{_EXTENSIONS.get(evidence.media_type, 'bin')}",
-            etag=None,
-            headers={"Cache-Control": "no-store", "ETag": f'"{evidence.sha256}"',
-                     "Repr-Digest": f"sha-256=:{_b64(bytes.fromhex(evidence.sha256))}:"},
-        )
+        filename = f"{evidence.sha256}.{_EXTENSIONS.get(evidence.media_type, 'bin')}"
+        headers = {"Cache-Control": "no-store", "ETag": f'"{evidence.sha256}"',
+                   "Repr-Digest": f"sha-256=:{_b64(bytes.fromhex(evidence.sha256))}:"}
+        if isinstance(body, Path):
+            return File(path=body, media_type=evidence.media_type, content_disposition_type="inline",
+                        filename=filename, etag=None, headers=headers)
+        # The database store: its chunks as they are read (the same headers, and the length known).
+        headers["Content-Disposition"] = f'inline; filename="{filename}"'
+        headers["Content-Length"] = str(evidence.size)
+        return Stream(body, media_type=evidence.media_type, headers=headers)
 
     @get("/{evidence_id:uuid}/thumbnail", description="JPEG, at most 512 px (recorded in the custody log).")
     async def thumbnail(self, request: Request[Any, Any, Any], evidence_id: uuid.UUID, session: AsyncSession,

@@ -1,8 +1,9 @@
 """ORM models of evidence: the photo record (what was received, where, and what the checks found)
 and its custody log (every upload, read and export of it).
 
-The photo's bytes are not in the database: they live content-addressed under
-`{data_dir}/evidence/ab/cd/<sha256>` (see storage.py). A row exists only once its file is on disk.
+The photo's bytes live in a blob store (blobs.py): content-addressed files under
+`{data_dir}/evidence/ab/cd/<sha256>` (storage.py, the default), or the `blobs` / `blob_chunks` tables
+below (`FIELDCHECK_BLOB_STORE=database`). A row exists only once its bytes are stored.
 
 An evidence photo belongs to an owner: an inspection (`owner_kind="inspection"`, `inspection_id`
 set, with a foreign key) or an incident (`owner_kind="incident"`; no foreign key, the incidents
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -114,3 +116,30 @@ class CustodyEvent(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class Blob(Base):
+    """One stored original or thumbnail (`FIELDCHECK_BLOB_STORE=database`), written once per
+    content hash in the transaction that records its first evidence row."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: original | thumbnail
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    media_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    chunks: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class BlobChunk(Base):
+    """A blob's bytes in pieces of CHUNK_BYTES (the last one shorter), so neither writing nor
+    serving ever holds a whole photo in memory."""
+
+    __tablename__ = "blob_chunks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

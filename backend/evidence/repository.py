@@ -11,13 +11,14 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from geoalchemy2.elements import WKTElement
-from sqlalchemy import and_, cast, func, insert, or_, select, text
+from sqlalchemy import and_, cast, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.core.db import dialect_name
-from backend.evidence.models import CustodyEvent, Evidence
+from backend.evidence.models import Blob, BlobChunk, CustodyEvent, Evidence
 
 #: Metres per degree of latitude (upper bound over the ellipsoid, rounded up): the SpatiaLite
 #: search frame must cover the circle, never cut it.
@@ -158,3 +159,52 @@ async def all_shas(session: AsyncSession) -> list[str]:
     rows = (await session.execute(select(Evidence.sha256).distinct())).all()
     return [r[0] for r in rows]
 
+
+
+# --- the database blob store (blobs.py) ---------------------------------------------------------
+
+async def claim_blob(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Insert a blob's row unless that (sha256, kind) is stored already. True: the caller writes
+    the chunks. A concurrent writer of the same bytes waits here for the first one's commit (the
+    primary key), then finds the row and writes nothing."""
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Blob).values(row)
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256", "kind"]))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def add_blob_chunk(session: AsyncSession, sha256: str, kind: str, seq: int, data: bytes) -> None:
+    await session.execute(insert(BlobChunk).values(sha256=sha256, kind=kind, seq=seq, data=data))
+
+
+async def blob_meta(session: AsyncSession, sha256: str, kind: str) -> Blob | None:
+    return (await session.execute(select(Blob).where(Blob.sha256 == sha256, Blob.kind == kind))).scalar_one_or_none()
+
+
+async def blob_kinds(session: AsyncSession, sha256: str) -> set[str]:
+    return set((await session.execute(select(Blob.kind).where(Blob.sha256 == sha256))).scalars())
+
+
+async def blob_chunk(session: AsyncSession, sha256: str, kind: str, seq: int) -> bytes | None:
+    return (await session.execute(select(BlobChunk.data).where(
+        BlobChunk.sha256 == sha256, BlobChunk.kind == kind, BlobChunk.seq == seq))).scalar_one_or_none()
+
+
+async def orphan_blobs(session: AsyncSession, created_before: datetime) -> list[str]:
+    """Hashes of blobs no evidence row refers to, stored before `created_before`."""
+    referenced = select(Evidence.id).where(Evidence.sha256 == Blob.sha256).exists()
+    rows = await session.execute(select(Blob.sha256).where(~referenced, Blob.created_at < created_before).distinct())
+    return list(rows.scalars())
+
+
+async def delete_blob(session: AsyncSession, sha256: str) -> None:
+    await session.execute(delete(BlobChunk).where(BlobChunk.sha256 == sha256))
+    await session.execute(delete(Blob).where(Blob.sha256 == sha256))
+
+
+async def shas_without_blobs(session: AsyncSession) -> list[str]:
+    """Evidence hashes whose original or thumbnail is not stored (never expected)."""
+    stored = (select(func.count()).select_from(Blob).where(Blob.sha256 == Evidence.sha256)
+              .scalar_subquery())
+    rows = await session.execute(select(Evidence.sha256).where(stored < 2).distinct())
+    return list(rows.scalars())

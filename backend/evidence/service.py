@@ -65,7 +65,7 @@ from backend.core.geo import to_wgs84
 from backend.core.idempotency import Outcome, keys_for, request_fingerprint, run_idempotent
 from backend.core.signing import KeyRing, Keys
 from backend.core.times import TimeInvalid, cursor_instant, lenient_utc, utc_instant
-from backend.evidence import decoding, imaging, repository
+from backend.evidence import blobs, decoding, imaging, repository
 from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import (
     ChecksRead,
@@ -526,19 +526,6 @@ def _examine(path: Path, media_type: str, max_pixels: int) -> tuple[imaging.Imag
     return imaging.inspect_and_thumbnail(path, media_type, max_pixels=max_pixels)
 
 
-def _place(store: EvidenceStore, spool: Path, sha256: str, thumbnail: bytes) -> None:
-    existed = store.original_path(sha256).is_file()
-    store.commit_original(spool, sha256)
-    try:
-        store.write_thumbnail(sha256, thumbnail)
-    except BaseException:
-        # (Disk full.) An original placed just now has no row and never will: take it back. One
-        # that was there before belongs to an earlier upload of the same bytes and stays.
-        if not existed:
-            store.discard(store.original_path(sha256))
-        raise
-
-
 def exif_time_utc(exif: imaging.ExifInfo) -> datetime | None:
     if exif.taken_at is None:
         return None
@@ -605,8 +592,9 @@ async def intake_photo(
         async with decodes.slot(cost):
             info, thumbnail = await anyio.to_thread.run_sync(_examine, upload.spool_path, media_type,
                                                              settings.max_image_pixels)
-        # Files first, row second: whatever happens from here on, no row can lack its file.
-        await anyio.to_thread.run_sync(_place, store, upload.spool_path, upload.sha256, thumbnail)
+        # Bytes first (files: renamed into place; database: in this transaction), row second:
+        # whatever happens from here on, no row can lack its bytes.
+        await blobs.blob_store(settings).put(session, upload.sha256, upload.spool_path, media_type, thumbnail, now)
 
         # A photo taken offline: its metadata op may have arrived (declared, awaiting this file:
         # the evidence gets the id the op answered) or not (this upload enters the op ledger).
@@ -811,23 +799,32 @@ def _missing(evidence: Evidence, what: str) -> DomainError:
 
 
 async def open_original(session: AsyncSession, settings: Settings, principal: Principal, evidence_id: uuid.UUID,
-                        client: ClientInfo, now: datetime) -> tuple[Evidence, Path]:
-    """The original's path, after recording the read in the custody log (same transaction)."""
+                        client: ClientInfo, now: datetime) -> tuple[Evidence, Path | AsyncIterator[bytes]]:
+    """The original (a local path with the file store, else its chunks), after recording the read
+    in the custody log (same transaction)."""
     evidence = await load_visible(session, principal, evidence_id)
-    path = EvidenceStore(settings.data_dir).original_path(evidence.sha256)
-    if not await anyio.to_thread.run_sync(path.is_file):
-        raise _missing(evidence, "original")
+    store = blobs.blob_store(settings)
+    body: Path | AsyncIterator[bytes]
+    if isinstance(store, blobs.FileBlobStore):
+        body = store.local_path(evidence.sha256, blobs.ORIGINAL)
+        if not await anyio.to_thread.run_sync(body.is_file):
+            raise _missing(evidence, "original")
+    else:
+        try:
+            body = await store.open_stream(session, evidence.sha256, blobs.ORIGINAL)
+        except blobs.BlobMissing:
+            raise _missing(evidence, "original") from None
     await repository.add_custody(session, [_custody_row(evidence.id, "read_original", principal, client, now)])
-    return evidence, path
+    return evidence, body
 
 
 async def read_thumbnail(session: AsyncSession, settings: Settings, principal: Principal, evidence_id: uuid.UUID,
                          client: ClientInfo, now: datetime) -> tuple[Evidence, bytes]:
     evidence = await load_visible(session, principal, evidence_id)
-    path = EvidenceStore(settings.data_dir).thumbnail_path(evidence.sha256)
     try:
-        data = await anyio.to_thread.run_sync(path.read_bytes)
-    except FileNotFoundError:
+        stream = await blobs.blob_store(settings).open_stream(session, evidence.sha256, blobs.THUMBNAIL)
+        data = await blobs.read_all(stream)
+    except blobs.BlobMissing:
         raise _missing(evidence, "thumbnail") from None
     await repository.add_custody(session, [_custody_row(evidence.id, "read_thumbnail", principal, client, now)])
     return evidence, data
@@ -929,20 +926,13 @@ async def export_geojson(session: AsyncSession, principal: Principal, owner_kind
 # ------------------------------------------------------------------------------------------------
 
 async def sweep(session: AsyncSession, data_dir: str | Path, *,
-                min_age_s: float = DEFAULT_SWEEP_MIN_AGE_S) -> SweepReport:
-    """Remove leftover temp files and files no evidence row refers to (older than `min_age_s`),
-    and report rows whose files are missing (never expected; not repaired)."""
-    store = EvidenceStore(data_dir)
-    on_disk = await anyio.to_thread.run_sync(lambda: {sha for sha, _ in store.content_files()})
-    referenced: set[str] = set()
-    shas = sorted(on_disk)
-    for i in range(0, len(shas), 500):
-        referenced |= await repository.referenced_shas(session, set(shas[i:i + 500]))
-    report = await anyio.to_thread.run_sync(lambda: store.sweep(referenced, min_age_s=min_age_s))
-    for sha in await repository.all_shas(session):
-        if not await anyio.to_thread.run_sync(store.has, sha):
-            report.missing.append(sha)
-    return report
+                min_age_s: float = DEFAULT_SWEEP_MIN_AGE_S, settings: Settings | None = None,
+                now: datetime | None = None) -> SweepReport:
+    """Remove leftover temp files and stored photos no evidence row refers to (older than
+    `min_age_s`), and report rows whose bytes are missing (never expected; not repaired). With
+    `settings`, the store they choose (the caller commits); else the data directory's files."""
+    store = blobs.blob_store(settings) if settings is not None else blobs.FileBlobStore(EvidenceStore(data_dir))
+    return await store.sweep(session, min_age_s=min_age_s, now=now or datetime.now(UTC))
 
 
 _temp_swept = False
