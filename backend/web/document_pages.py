@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from backend.core.clock import LOCAL_TZ
 from backend.documents_pdf.service import PublicDocument
-from backend.web.pages import _CSS, GREEN, GREEN_TINT, GREY, GREY_TINT, RED, RED_TINT
+from backend.web.pages import GREEN, GREEN_TINT, GREY, GREY_TINT, RED, RED_TINT, page_shell
 
 _EXTRA_CSS = """
 dd.hash{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.95rem;word-break:break-all}
@@ -36,31 +36,10 @@ def _local(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _shell(title: str, accent: str, tint: str, body: str) -> str:
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="zh-CN">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "base-uri 'none'; form-action 'none'\">\n"
-        '<meta name="robots" content="noindex, nofollow">\n'
-        '<meta name="referrer" content="no-referrer">\n'
-        '<meta name="format-detection" content="telephone=no">\n'
-        f"<title>{_e(title)}</title>\n"
-        f"<style>{_CSS}{_EXTRA_CSS}</style>\n"
-        "</head>\n"
-        f'<body style="--accent:{accent};--tint:{tint}">\n'
-        "<main>\n"
-        '<header class="site">辽宁省应急管理综合行政执法 · 文书核验</header>\n'
-        f"{body}"
-        "<footer>本页面显示执法文书的签署与锁定状态，供持有纸质文书者核对。"
-        "文书全文以纸质件或签发机关数字签名的 PDF 文件为准；如有疑问，请向签发机关核实。</footer>\n"
-        "</main>\n"
-        "</body>\n"
-        "</html>\n"
-    )
+    return page_shell(title, accent, tint, body, extra_css=_EXTRA_CSS,
+                      header="辽宁省应急管理综合行政执法 · 文书核验",
+                      footer="本页面显示执法文书的签署与锁定状态，供持有纸质文书者核对。"
+                             "文书全文以纸质件或签发机关数字签名的 PDF 文件为准；如有疑问，请向签发机关核实。")
 
 
 def render_document_page(doc: PublicDocument | None, *, checked_at: datetime) -> str:

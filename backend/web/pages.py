@@ -149,7 +149,18 @@ def _format_day(value: object) -> str:
         return text
 
 
+_VERIFY_HEADER = "辽宁省应急管理综合行政执法 · 证件核验"
+_VERIFY_FOOTER = ("本页面为辽宁省应急管理技术检查员、社会监督员证件的在线核验结果。"
+                  "如有疑问，请向当地应急管理部门核实。")
+
+
 def _page(title: str, accent: str, tint: str, body: str) -> str:
+    return page_shell(title, accent, tint, body, header=_VERIFY_HEADER, footer=_VERIFY_FOOTER)
+
+
+def page_shell(title: str, accent: str, tint: str, body: str, *, header: str, footer: str,
+               extra_css: str = "") -> str:
+    """The one HTML frame of every public page (strict CSP, no scripts, no external requests)."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n'
@@ -163,14 +174,13 @@ def _page(title: str, accent: str, tint: str, body: str) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="format-detection" content="telephone=no">\n'
         f"<title>{_e(title)}</title>\n"
-        f"<style>{_CSS}</style>\n"
+        f"<style>{_CSS}{extra_css}</style>\n"
         "</head>\n"
         f'<body style="--accent:{accent};--tint:{tint}">\n'
         "<main>\n"
-        '<header class="site">辽宁省应急管理综合行政执法 · 证件核验</header>\n'
+        f'<header class="site">{_e(header)}</header>\n'
         f"{body}"
-        "<footer>本页面为辽宁省应急管理技术检查员、社会监督员证件的在线核验结果。"
-        "如有疑问，请向当地应急管理部门核实。</footer>\n"
+        f"<footer>{_e(footer)}</footer>\n"
         "</main>\n"
         "</body>\n"
         "</html>\n"
