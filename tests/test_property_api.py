@@ -47,6 +47,14 @@ def _case_runner(client: Any, strategy: Any, headers: dict[str, str], role: str,
         kwargs = case.as_transport_kwargs(base_url="http://testserver.local", headers=headers)
         kwargs.pop("timeout", None)
         kwargs.pop("allow_redirects", None)
+        # httpx deprecates per-request cookies and raw bytes as `data`: send them as the header and
+        # as `content`, which is the same request on the wire.
+        cookies = kwargs.pop("cookies", None)
+        if cookies:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}),
+                                 "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        if isinstance(kwargs.get("data"), bytes | str):
+            kwargs["content"] = kwargs.pop("data")
         response = client.request(**kwargs)
         statuses.append(response.status_code)
         try:
