@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 import anyio
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -88,6 +89,18 @@ async def get_agency(session: AsyncSession, principal: Principal, code: str) -> 
     return agency
 
 
+def _person_conflict(message: str) -> Conflict | None:
+    """The 409 of the unique column a concurrent insert of the same person hit (SQLite names the
+    column, PostgreSQL the constraint `uq_people_<column>`)."""
+    if "enforcement_certificate_number" in message:
+        return Conflict("Enforcement certificate already registered", "该执法证已登记", code="CERTIFICATE_EXISTS")
+    if "id_number" in message:
+        return Conflict("A person with this ID number exists", "该身份证号码已登记", code="PERSON_EXISTS")
+    if "username" in message:
+        return Conflict("Username taken", "用户名已被占用", code="USERNAME_TAKEN")
+    return None
+
+
 async def create_person(session: AsyncSession, principal: Principal, data: PersonCreate, now: datetime) -> PersonRead:
     require_role(principal, "hr_admin")
     agency = await repository.get_agency(session, data.agency_code)
@@ -135,7 +148,15 @@ async def create_person(session: AsyncSession, principal: Principal, data: Perso
         created_at=now,
         updated_at=now,
     )
-    await repository.add(session, person)
+    try:
+        await repository.add(session, person)
+    except IntegrityError as exc:
+        # The checks above read before this insert; a concurrent request for the same person can
+        # commit in between. Its unique constraint is the answer: the same 409, never a 500.
+        conflict = _person_conflict(str(exc.orig))
+        if conflict is None:
+            raise  # e.g. a client id already used: the idempotency layer answers ID_CONFLICT
+        raise conflict from exc
     await record(session, actor=principal.actor, action="person.created", subject=f"person:{person.id}",
                  data={"name": person.name, "agency_code": person.agency_code, "role": person.role,
                        "employment": person.employment, "id_number": mask_id_number(person.id_number)},

@@ -250,3 +250,47 @@ async def test_another_caller_replaying_an_id_gets_a_conflict_not_the_response(c
     assert other.status_code == 409
     assert other.json()["code"] == "ID_CONFLICT"
     assert body["id_number"] not in other.text
+
+
+
+@pytest.mark.postgresql_only  # SQLite serialises writers from BEGIN IMMEDIATE: the race cannot happen
+async def test_a_person_inserted_by_a_concurrent_request_is_409_not_500(settings, backend_name):
+    """The uniqueness checks read before the insert. A concurrent request that inserts the same
+    ID number after our check must still give 409 PERSON_EXISTS (from the unique constraint), not a
+    500. Made deterministic: the other request's row is committed between our check and our insert."""
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from backend.core.auth import Principal
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.core.errors import Conflict
+    from backend.personnel import repository, service
+    from backend.personnel.schemas import PersonCreate
+
+    hr = Principal(person_id=uuid.uuid4(), role="hr_admin", agency_code="210100", agency_path="210000/210100/",
+                   name="hr")
+    body = new_person()
+    engine = make_engine(settings.database_url)
+    maker = make_sessionmaker(engine)
+    real_lookup = repository.person_by_id_number
+
+    async def lookup_then_other_commits(session, number):
+        found = await real_lookup(session, number)  # nothing yet: our check passes
+        repository.person_by_id_number = real_lookup  # only our request is interleaved
+        async with maker() as other:  # the concurrent request commits the same person now
+            await service.create_person(other, hr, msgspec.convert(new_person(id_number=body["id_number"]),
+                                                                   PersonCreate), datetime.now(UTC))
+            await other.commit()
+        return found
+
+    try:
+        repository.person_by_id_number = lookup_then_other_commits
+        async with maker() as ours:
+            with pytest.raises(Conflict) as refused:
+                await service.create_person(ours, hr, msgspec.convert(body, PersonCreate), datetime.now(UTC))
+            await ours.rollback()
+    finally:
+        repository.person_by_id_number = real_lookup
+        await engine.dispose()
+    assert refused.value.code == "PERSON_EXISTS"
