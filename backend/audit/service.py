@@ -182,6 +182,13 @@ async def _integrated_size(session: AsyncSession) -> tuple[int, AuditCheckpoint 
     return (0 if latest is None else latest.tree_size), latest
 
 
+def _frontier(checkpoint: AuditCheckpoint | None) -> merkle.CompactRange | None:
+    """The checkpoint's frontier when it reproduces the checkpoint's root (else the proof reads tiles
+    only, and a mismatch between the two shows up as a proof that does not verify)."""
+    cr = restore(checkpoint)
+    return cr if cr.size else None
+
+
 async def inclusion(session: AsyncSession, seq: int, tree_size: int | None = None) -> InclusionProofRead:
     """Proof that entry `seq` is leaf seq-1 of the tree of `tree_size` entries (default: the latest
     signed checkpoint). Reads O(log n) stored hashes."""
@@ -200,7 +207,7 @@ async def inclusion(session: AsyncSession, seq: int, tree_size: int | None = Non
                                    f"seq 须在规模为 {size} 的树内")
         raise NotFound("No such audit entry (or not integrated yet)", "未找到该审计记录（或尚未整合）")
     try:
-        path, leaf, root = await tiles.inclusion_path(session, seq - 1, size, stored)
+        path, leaf, root = await tiles.inclusion_path(session, seq - 1, size, stored, _frontier(latest))
     except LookupError as exc:
         raise inconsistent("The audit log's stored tree is shorter than its checkpoint",
                            {"tree_size": size}) from exc
@@ -223,7 +230,7 @@ async def consistency(session: AsyncSession, old_size: int, new_size: int | None
     if old_size > size:
         raise validation_error("from", "range", "from must not exceed to", "from 不得大于 to")
     try:
-        proof, old_root, new_root = await tiles.consistency_path(session, old_size, size, stored)
+        proof, old_root, new_root = await tiles.consistency_path(session, old_size, size, stored, _frontier(latest))
     except LookupError as exc:
         raise inconsistent("The audit log's stored tree is shorter than its checkpoint",
                            {"tree_size": size}) from exc

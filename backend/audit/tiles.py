@@ -73,15 +73,23 @@ def _tile_of(height: int, index: int) -> tuple[int, int, int, int]:
 class TileReader:
     """Node hashes of the tree, read tile by tile and kept for the life of one proof."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, frontier: merkle.CompactRange | None = None) -> None:
         self._session = session
         self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        # The roots of the perfect subtrees of a signed tree (its checkpoint's frontier). A perfect
+        # subtree's hash never changes as the log grows, so these nodes serve any tree size. They
+        # cover the right edge of every level: a proof against the checkpoint then reads no partial
+        # tile unless the leaf itself lies in the newest, partial one.
+        self._known: dict[tuple[int, int], bytes] = (
+            dict(zip(merkle.perfect_subtrees(0, frontier.size), frontier.nodes, strict=True))
+            if frontier is not None else {})
 
     async def load(self, ranges: Iterable[tuple[int, int]], stored_size: int) -> None:
         """Fetch every tile the MTHs of these leaf ranges need, knowing the stored tree has
         `stored_size` leaves (so which tiles are full): one query for the full tiles and the right
         edges of the upper levels, and one more only if a node lies in the right edge of level 0."""
         wanted = {(level, idx) for lo, hi in ranges for h, i in merkle.perfect_subtrees(lo, hi)
+                  if (h, i) not in self._known
                   for level, idx, _, _ in [_tile_of(h, i)]} - self._tiles.keys()
         full = {(level, idx) for level, idx in wanted
                 if (idx + 1) * TILE_WIDTH <= stored_size >> (TILE_HEIGHT * level)}
@@ -109,6 +117,9 @@ class TileReader:
                 self._session, level, idx * TILE_WIDTH, idx * TILE_WIDTH + TILE_WIDTH - 1)
 
     def node(self, height: int, index: int) -> bytes:
+        known = self._known.get((height, index))
+        if known is not None:
+            return known
         level, idx, offset, count = _tile_of(height, index)
         entries = self._tiles[(level, idx)][offset:offset + count]
         if len(entries) != count:
@@ -123,20 +134,23 @@ class TileReader:
 
 
 async def inclusion_path(session: AsyncSession, index: int, tree_size: int,
-                         stored_size: int | None = None) -> tuple[list[bytes], bytes, bytes]:
+                         stored_size: int | None = None,
+                         frontier: merkle.CompactRange | None = None) -> tuple[list[bytes], bytes, bytes]:
     """(audit path, leaf hash, root) of leaf `index` in the tree of `tree_size` leaves; `stored_size`
-    (default `tree_size`) is how many leaves the stored tree has."""
+    (default `tree_size`) is how many leaves the stored tree has; `frontier`, a signed checkpoint's
+    (any size), spares the reads of the nodes it holds."""
     ranges = merkle.inclusion_ranges(index, tree_size)
-    reader = TileReader(session)
+    reader = TileReader(session, frontier)
     await reader.load([*ranges, (index, index + 1), (0, tree_size)], stored_size or tree_size)
     return reader.hashes(ranges), reader.range_root(index, index + 1), reader.range_root(0, tree_size)
 
 
 async def consistency_path(session: AsyncSession, old_size: int, new_size: int,
-                           stored_size: int | None = None) -> tuple[list[bytes], bytes, bytes]:
-    """(proof, old root, new root) between two tree sizes."""
+                           stored_size: int | None = None,
+                           frontier: merkle.CompactRange | None = None) -> tuple[list[bytes], bytes, bytes]:
+    """(proof, old root, new root) between two tree sizes (`frontier` as for `inclusion_path`)."""
     ranges = merkle.consistency_ranges(old_size, new_size)
-    reader = TileReader(session)
+    reader = TileReader(session, frontier)
     roots = [(0, s) for s in (old_size, new_size) if s > 0]
     await reader.load([*ranges, *roots], stored_size or new_size)
     old_root = reader.range_root(0, old_size) if old_size else merkle.EMPTY_ROOT

@@ -429,11 +429,19 @@ async def test_consistent_rewrite_is_caught_by_the_checkpoint(client, token_for,
     assert [p for p in v["problems"] if p["seq"] is not None] == []  # the chain itself is consistent
     assert {"seq": None, "tree_size": held_size, "problem": "checkpoint_root"} in v["problems"]
     assert await run_cli(monkeypatch, settings) == 1
-    # And the holder of the old checkpoint sees it: no consistency proof from the rewritten log.
-    p = (await client.get(f"{AUDIT}/proof?from={held_size}")).json()
-    assert b64d(p["from_root"]) != held_root
-    assert not rfc9162_verify_consistency(held_size, p["to"], held_root, b64d(p["to_root"]),
-                                          [b64d(x) for x in p["proof"]]) or p["to"] == held_size
+    # And the holder of the old checkpoint sees it: the entry as the log now reads it, hashed by the
+    # holder, cannot be proven in the tree the holder keeps. (Proofs are built from the signed
+    # checkpoint's frontier where it covers a node, so the roots they carry are the signed ones; a
+    # client never takes the leaf hash from the server, it hashes the entry it was shown.)
+    async with maker() as s:
+        rewritten = (await s.execute(select(AuditEntry).where(AuditEntry.seq == victim))).scalar_one()
+    shown_leaf = leaf_hash(entry_leaf(rewritten.seq, rewritten.at, rewritten.actor, rewritten.action,
+                                      rewritten.subject, rewritten.data_sha256))
+    assert rewritten.action == "person.imported"
+    p = (await client.get(f"{AUDIT}/proof?seq={victim}&tree_size={held_size}")).json()
+    assert b64d(p["root_hash"]) == held_root
+    assert not rfc9162_verify_inclusion(victim - 1, held_size, bytes.fromhex(shown_leaf),
+                                        [b64d(x) for x in p["audit_path"]], held_root)
 
 
 async def test_the_database_refuses_update_and_delete_of_the_record(client, token_for, maker, integrate):
