@@ -446,7 +446,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     headers = {}
     for who in TEAM:
         token = issue_access_token(keys.access, person_id=demo_id(who), role="", issuer="fieldcheck.ln.gov.cn",
-                                   now=datetime.now(UTC), ttl_s=7200)
+                                   now=datetime.now(UTC), ttl_s=3600)
         headers[who] = {"Authorization": f"Bearer {token}"}
     numbers = asyncio.run(_credential_numbers(url))
 
