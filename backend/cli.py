@@ -78,8 +78,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log.warning("evidence sweep at start failed; run `fieldcheck evidence sweep`", exc_info=True)
     # SIGTERM: stop accepting, let requests in flight finish for at most shutdown_timeout_s, then
     # cancel what is left (an upload cut that way removes its temp file) and exit.
+    # Request headers that stall are cut after header_timeout_s (uvicorn has no such timeout):
+    # its httptools protocol with one timer more, backend/core/http_protocol.py.
     uvicorn.run("backend.asgi:make_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=False, log_level="info", timeout_graceful_shutdown=settings.shutdown_timeout_s)
+                proxy_headers=False, log_level="info", timeout_graceful_shutdown=settings.shutdown_timeout_s,
+                http="backend.core.http_protocol:HeaderTimeoutProtocol")
     return 0
 
 

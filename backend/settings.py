@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: body_timeout_s, is cut (408) and whatever it had written removed.
     body_idle_timeout_s: float = 30.0
     body_timeout_s: float = 600.0
+    #: A request whose headers are not complete this long after the connection opened or its first
+    #: byte arrived is cut (408, connection closed): core/http_protocol.py.
+    header_timeout_s: float = 20.0
     #: SIGTERM: requests in flight get this long to finish before the worker exits.
     shutdown_timeout_s: int = 20
     police_notify_hours: int = 24
@@ -122,6 +125,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("db_timeout_s", float),
             ("body_idle_timeout_s", float),
             ("body_timeout_s", float),
+            ("header_timeout_s", float),
             ("shutdown_timeout_s", int),
             ("police_notify_hours", int),
             ("clarification_days", int),

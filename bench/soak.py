@@ -324,6 +324,35 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pg_sessions(admin: str, database: str | None) -> int:
+    """Connections ever opened to `database` (PostgreSQL 14+), to see pool churn; 0 on SQLite."""
+    if database is None:
+        return 0
+    import asyncpg
+
+    async def query() -> int:
+        conn = await asyncpg.connect(admin)
+        try:
+            return int(await conn.fetchval("SELECT sessions FROM pg_stat_database WHERE datname = $1", database)
+                       or 0)
+        finally:
+            await conn.close()
+
+    return asyncio.run(query())
+
+
 def cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)
@@ -446,7 +475,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     headers = {}
     for who in TEAM:
         token = issue_access_token(keys.access, person_id=demo_id(who), role="", issuer="fieldcheck.ln.gov.cn",
-                                   now=datetime.now(UTC), ttl_s=7200)
+                                   now=datetime.now(UTC), ttl_s=3600)
         headers[who] = {"Authorization": f"Bearer {token}"}
     numbers = asyncio.run(_credential_numbers(url))
 
@@ -466,7 +495,9 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                      "inspection": inspections[i], "headers": headers} for i in range(2)]
 
         print(f"[{kind}] baseline: events alone for {BASELINE_S:g} s", flush=True)
+        cpu0, sessions0 = cpu_s(server.pids()), pg_sessions(args.pg, pg_db)
         baseline = collect(spawn_clients(work, "baseline", events(BASELINE_S)))
+        cpu1, sessions1 = cpu_s(server.pids()), pg_sessions(args.pg, pg_db)
 
         print(f"[{kind}] soak: events + photos for {args.duration:g} s", flush=True)
         rss: list[tuple[float, float]] = []
@@ -491,6 +522,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
             threading.Timer(args.kill_worker_at, kill_one).start()
         rows = collect(spawn_clients(work, "soak", events(args.duration) + photos(args.duration)))
+        cpu2, sessions2 = cpu_s(server.pids()), pg_sessions(args.pg, pg_db)
         stop.set()
         sampler.join()
         soak_s = time.monotonic() - soak_started
@@ -535,6 +567,10 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "rss_last10_mb": statistics.mean(last) if last else None,
             "rss_peak_mb": max(rss_values) if rss_values else None,
             "server_log_500s": (work / "server.log").read_text().count("unhandled error"),
+            "baseline_cpu_s": cpu1 - cpu0, "soak_cpu_s": cpu2 - cpu1, "baseline_requests": len(base_ev),
+            "soak_events": len(ev), "soak_photos": len(ph),
+            "db_sessions_baseline": sessions1 - sessions0, "db_sessions_soak": sessions2 - sessions1,
+            "loadavg_end": os.getloadavg(),
         })
         result["event_p95_ratio_vs_baseline"] = result["event_p95_ms"] / result["baseline_event_p95_ms"]
     finally:
@@ -600,6 +636,12 @@ def report(result: dict[str, Any]) -> None:
     print(f"audit verify exit {result['audit_verify_exit']}: {' '.join(result['audit_verify'])}")
     first, last = result["rss_first10_mb"], result["rss_last10_mb"]
     ratio = f" ({last / first:.2f}x)" if first and last else ""
+    base_ms = 1000 * result["baseline_cpu_s"] / max(1, result["baseline_requests"])
+    print(f"server CPU: baseline {result['baseline_cpu_s']:.1f} s for {result['baseline_requests']} events "
+          f"({base_ms:.1f} ms each); soak {result['soak_cpu_s']:.1f} s for {result['soak_events']} events + "
+          f"{result['soak_photos']} photos; database connections opened: baseline "
+          f"{result['db_sessions_baseline']}, soak {result['db_sessions_soak']}; load average at the end "
+          f"{' '.join(f'{x:.1f}' for x in result['loadavg_end'])}")
     print(f"server RSS (supervisor + 2 workers): first 10 s {first:.0f} MB, last 10 s {last:.0f} MB{ratio}, "
           f"peak {result['rss_peak_mb']:.0f} MB; 500s in the log: {result['server_log_500s']}")
 

@@ -108,3 +108,101 @@ def test_stalled_bodies_are_cut_and_others_served(tmp_path: Path) -> None:
         for s in stalled + idle:
             s.close()
         server.stop()
+
+
+HEADER_S = 2.0
+
+
+def test_stalled_headers_are_cut(tmp_path: Path) -> None:
+    """Uvicorn times nothing before a request's headers are complete: the protocol of
+    `fieldcheck serve` (core/http_protocol.py) cuts a header phase that takes longer than
+    header_timeout_s (408 with the error body when a request had begun, then close), whether the
+    client stalls or dribbles, on a fresh connection or a kept-alive one; a request whose headers
+    are complete is not affected, however slowly its body then arrives."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    prepare_database(f"sqlite+aiosqlite:///{data_dir / 'fieldcheck.db'}", data_dir)
+    server = Server({"FIELDCHECK_DATA_DIR": str(data_dir), "FIELDCHECK_DEMO": "1",
+                     "FIELDCHECK_HEADER_TIMEOUT_S": str(HEADER_S), "FIELDCHECK_BODY_IDLE_TIMEOUT_S": "30"},
+                    tmp_path / "server.log")
+    server.start()
+    opened: list[socket.socket] = []
+
+    def connect() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", server.port))
+        opened.append(s)
+        return s
+
+    try:
+        headers = auth_headers(data_dir, "sy.officer1")
+        auth = headers["Authorization"].encode()
+        started = time.monotonic()
+        # 100 requests stalled half-way through their headers, 20 connections that send nothing.
+        half = [connect() for _ in range(100)]
+        for s in half:
+            s.sendall(b"POST /api/v1/inspections HTTP/1.1\r\nHost: t\r\nAuthorization: " + auth[:30])
+        silent = [connect() for _ in range(20)]
+        # A kept-alive connection: one full request answered, then half of the next one.
+        kept = connect()
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += kept.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        # A slowloris: one header byte every 0.4 s, never idle long, never done.
+        dribble = connect()
+        dribble.sendall(b"GET /healthz HTTP/1.1\r\n")
+
+        # A request with complete headers and a body sent slowly (longer than the header bound,
+        # each pause shorter than the body idle timeout) is answered normally.
+        slow_body = connect()
+        body = b'{"kind": "on_site_inspection"}'
+        slow_body.sendall(b"POST /api/v1/inspections HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                          b"Authorization: " + auth + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+
+        # Meanwhile others are served at once.
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            t0 = time.monotonic()
+            assert http.get("/readyz").status_code == 200
+            assert time.monotonic() - t0 < 2
+
+        step = 0
+        while time.monotonic() - started < HEADER_S * 2.5:
+            if step < len(body):
+                slow_body.sendall(body[step:step + 4])
+                step += 4
+            try:
+                dribble.sendall(b"X")
+            except OSError:
+                break  # the server closed it
+            time.sleep(0.4)
+        slow_body.sendall(body[step:])
+
+        answers = [read_all(s, started + HEADER_S + 15) for s in half]
+        took = time.monotonic() - started
+        assert all(a.startswith(b"HTTP/1.1 408") and a.endswith(b"<EOF>") for a in answers), {a[:60] for a in answers}
+        assert b'"code":"REQUEST_TIMEOUT"' in answers[0] and b'"message_zh"' in answers[0]
+        assert b"connection: close" in answers[0].lower()
+        assert took < HEADER_S + 15
+        # A connection that never sent a byte is closed without an answer.
+        assert all(read_all(s, time.monotonic() + 5) == b"<EOF>" for s in silent)
+        rest = read_all(kept, time.monotonic() + 5)
+        assert rest.startswith(b"HTTP/1.1 408") and rest.endswith(b"<EOF>"), rest[:80]
+        dribbled = read_all(dribble, time.monotonic() + 5)
+        assert dribbled.startswith(b"HTTP/1.1 408") and dribbled.endswith(b"<EOF>"), dribbled[:80]
+
+        # The slow body was not cut by the header bound: its request was judged on its content.
+        answer = read_all(slow_body, time.monotonic() + 10)
+        assert answer.startswith(b"HTTP/1.1 4") and not answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b'"code":"REQUEST_TIMEOUT"' not in answer
+
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            assert http.get("/readyz").status_code == 200
+        log = (tmp_path / "server.log").read_text()
+        assert "Traceback" not in log
+        assert "request headers not complete" in log
+    finally:
+        for s in opened:
+            s.close()
+        server.stop()
