@@ -139,8 +139,13 @@ def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> Asy
     # answers 503 + Retry-After; SQLAlchemy invalidates it on the disconnect error, so the next
     # checkout gets a fresh one and the service recovers alone. `pool_recycle` retires connections
     # before typical server/firewall idle limits.
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800,
-                               pool_timeout=timeout_s, connect_args={"timeout": min(timeout_s, 5.0)})
+    # A connection opened under load is expensive twice: its set-up (TLS, authentication) and its
+    # empty prepared-statement cache, which makes every statement a Parse round trip again. The
+    # pool therefore keeps what a busy worker needs (20) and overflows little; the statement cache
+    # (asyncpg's LRU, 100 by default) holds every distinct statement the app issues.
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=10, pool_recycle=1800,
+                               pool_timeout=timeout_s,
+                               connect_args={"timeout": min(timeout_s, 5.0), "prepared_statement_cache_size": 1000})
 
 
 READ_ONLY_OPTION = "fieldcheck_read_only"
