@@ -51,6 +51,8 @@ from backend.core.signing import Keys
 from backend.core.timeouts import body_timeout_middleware
 from backend.credentials.snapshot import CredentialSnapshot
 from backend.documents_pdf.paths import pdf_path_middleware
+from backend.evidence import service as evidence
+from backend.incidents import service as incidents
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
 from backend.personnel.login_limits import login_limiters
@@ -105,6 +107,14 @@ def route_handlers() -> list[Any]:
     ]
 
 
+def register_evidence_owners() -> None:
+    """Who may see the photos of each kind of owner: the owner's own visibility rule. Wired here,
+    not by the owners' modules at import time, so the evidence package depends on no owner for
+    its registry and the list of owners is in one place."""
+    evidence.register_owner_kind("inspection", evidence.inspection_visible)
+    evidence.register_owner_kind("incident", incidents.evidence_visible)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -142,6 +152,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
                 await redis.aclose()
             await engine.dispose()
 
+    register_evidence_owners()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     keys = Keys(Path(settings.data_dir), shared=True) if settings.secret_key else Keys(Path(settings.data_dir)).load()
     redis = make_redis(settings.redis_url) if settings.redis_url else None

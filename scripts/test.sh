@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command: install what the tests need, start PostgreSQL + PostGIS if they are not running, then
-# lint (ruff), type-check (mypy) and run the whole suite on SQLite + SpatiaLite and on PostGIS.
+# lint (ruff), type-check (mypy), check the layers (lint-imports, docs/architecture.md) and run the
+# whole suite on SQLite + SpatiaLite and on PostGIS.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,7 @@ echo "==> ruff"
 .venv/bin/ruff check backend tests bench
 echo "==> mypy"
 .venv/bin/mypy
+echo "==> lint-imports (the layers of docs/architecture.md)"
+.venv/bin/lint-imports
 echo "==> pytest (SQLite + SpatiaLite and PostgreSQL + PostGIS)"
 exec .venv/bin/pytest -n auto "$@"

@@ -1,7 +1,7 @@
 """Printable work credential card (API.md ``GET /api/v1/credentials/{id}/card.png``).
 
 An ISO/IEC 7810 ID-1 card (85.60 × 53.98 mm) at 300 dpi: 1011 × 638 px, PNG with 300 dpi
-metadata. Chinese text is drawn with Noto Sans CJK SC (Debian ``fonts-noto-cjk``); the QR code
+metadata. Chinese text is drawn with Noto Sans CJK SC (backend/credentials/fonts.py); the QR code
 (segno, error correction M, quiet zone of 4 modules, symbol at least 20 mm wide) carries ``qr_text``,
 the verification URL, so that any phone camera opens the verification page.
 
@@ -13,18 +13,18 @@ right the QR code with "扫码核验" under it. Text never enters the QR code's 
 
 from __future__ import annotations
 
-import functools
 import io
 import math
-import os
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import segno
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
+
+from backend.credentials.fonts import CJKFont, Style, find_cjk_font
+from backend.credentials.fonts import style as font_style
 
 __all__ = [
     "CARD_DPI",
@@ -66,144 +66,6 @@ _INK = (25, 25, 25)
 _LABEL = (105, 105, 105)
 _WHITE = (255, 255, 255)
 
-# --- fonts ------------------------------------------------------------------------------------
-
-# Debian's fonts-noto-cjk first; then a search of these roots for any file whose name says CJK.
-_FONT_FILES: dict[bool, tuple[str, ...]] = {
-    False: (
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Medium.ttc",
-    ),
-    True: (
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Black.ttc",
-    ),
-}
-_FONT_SEARCH_ROOTS: tuple[str, ...] = ("/usr/share/fonts", "/usr/local/share/fonts")
-_FONT_NAME_HINTS = (
-    "notosanscjk",
-    "notoserifcjk",
-    "notosanssc",
-    "notoserifsc",
-    "sourcehansans",
-    "sourcehanserif",
-    "wqy-zenhei",
-    "wqy-microhei",
-    "droidsansfallback",
-)
-_FONT_SUFFIXES = (".ttc", ".otf", ".ttf")
-_MISSING_FONT_MESSAGE = (
-    "No CJK font found to draw Chinese text on credential cards (looked for Noto Sans CJK in "
-    "/usr/share/fonts/opentype/noto/ and for CJK fonts under {roots}). Install the Debian package "
-    "fonts-noto-cjk: apt-get install -y fonts-noto-cjk"
-)
-
-
-@dataclass(frozen=True)
-class CJKFont:
-    path: str
-    index: int  # face index inside a .ttc collection
-    family: str
-    synthetic_bold: bool = False  # no bold face found: embolden the regular face with a stroke
-
-
-def _renders_cjk(font: ImageFont.FreeTypeFont) -> bool:
-    """True when the face has real glyphs for Chinese text, not the .notdef box ("tofu")."""
-    tofu = font.getmask("\U0010fffd")
-    for char in "辽检证":
-        mask = font.getmask(char)
-        if mask.getbbox() is None:
-            return False
-        if mask.size == tofu.size and bytes(mask) == bytes(tofu):
-            return False
-    return True
-
-
-def _best_face(path: str) -> tuple[int, str, str] | None:
-    """(index, family, style) of the face to use in a font file: a Simplified Chinese, proportional
-    face if there is one."""
-    candidates: list[tuple[int, int, str, str]] = []
-    for index in range(32):
-        try:
-            font = ImageFont.truetype(path, 24, index=index)
-        except OSError:
-            break
-        family, style = (name or "" for name in font.getname())
-        if not _renders_cjk(font):
-            continue
-        score = 0
-        if re.search(r"\bSC\b", family) or family.endswith(("SC", "CN")):
-            score += 2
-        if "mono" not in family.lower():
-            score += 1
-        candidates.append((score, index, family, style))
-        if not path.lower().endswith(".ttc"):
-            break
-    if not candidates:
-        return None
-    _, index, family, style = max(candidates, key=lambda c: (c[0], -c[1]))
-    return index, family, style
-
-
-def _search_font_files(roots: tuple[str, ...], bold: bool) -> Iterator[str]:
-    found: list[str] = []
-    for root in roots:
-        if not os.path.isdir(root):
-            continue
-        for dirpath, _dirnames, filenames in os.walk(root):
-            for name in filenames:
-                lower = name.lower()
-                if lower.endswith(_FONT_SUFFIXES) and any(hint in lower for hint in _FONT_NAME_HINTS):
-                    found.append(os.path.join(dirpath, name))
-
-    def rank(path: str) -> tuple[int, int, int, str]:
-        name = os.path.basename(path).lower()
-        is_bold = "bold" in name or "black" in name or "heavy" in name
-        plain_weight = bold or "regular" in name  # Regular before Light, DemiLight, Thin, Medium
-        return (0 if is_bold == bold else 1, 0 if plain_weight else 1, 0 if "sans" in name else 1, path)
-
-    yield from sorted(found, key=rank)
-
-
-@functools.lru_cache(maxsize=4)
-def find_cjk_font(bold: bool = False) -> CJKFont:
-    """Locate a CJK font (Noto Sans CJK SC preferred). RuntimeError naming fonts-noto-cjk if none."""
-    seen: set[str] = set()
-    paths = [*_FONT_FILES[bold], *_search_font_files(_FONT_SEARCH_ROOTS, bold)]
-    for path in paths:
-        if path in seen or not os.path.isfile(path):
-            continue
-        seen.add(path)
-        face = _best_face(path)
-        if face is not None:
-            index, family, style = face
-            # Asked for bold but only a regular weight is installed: embolden it with a stroke.
-            synthetic = bold and not any(w in style.lower() for w in ("bold", "black", "heavy"))
-            return CJKFont(path=path, index=index, family=family, synthetic_bold=synthetic)
-    raise RuntimeError(_MISSING_FONT_MESSAGE.format(roots=", ".join(_FONT_SEARCH_ROOTS)))
-
-
-@functools.lru_cache(maxsize=128)
-def _load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size, index=index)
-
-
-@dataclass(frozen=True)
-class _Style:
-    font: ImageFont.FreeTypeFont
-    stroke: int  # synthetic bold
-
-    @property
-    def size(self) -> int:
-        return int(self.font.size)
-
-
-def _style(size: int, *, bold: bool = False) -> _Style:
-    face = find_cjk_font(bold)
-    stroke = max(1, size // 30) if face.synthetic_bold else 0
-    return _Style(_load_font(face.path, face.index, size), stroke)
-
-
 # --- text fitting -----------------------------------------------------------------------------
 
 _ELLIPSIS = "…"
@@ -217,14 +79,14 @@ def _clean(text: object) -> str:
     return " ".join("".join(chars).split())
 
 
-def _width(style: _Style, text: str) -> float:
+def _width(style: Style, text: str) -> float:
     if not text:
         return 0.0
     left, _top, right, _bottom = style.font.getbbox(text, stroke_width=style.stroke)
     return max(float(right), style.font.getlength(text)) - min(0, left)
 
 
-def _wrap(style: _Style, text: str, max_width: float) -> list[str]:
+def _wrap(style: Style, text: str, max_width: float) -> list[str]:
     """Greedy line breaking: CJK between characters, Latin words whole where possible."""
     tokens: list[str] = []
     for token in _TOKEN_RE.findall(text):
@@ -246,7 +108,7 @@ def _wrap(style: _Style, text: str, max_width: float) -> list[str]:
     return lines
 
 
-def _ellipsize(style: _Style, text: str, max_width: float) -> str:
+def _ellipsize(style: Style, text: str, max_width: float) -> str:
     if _width(style, text) <= max_width:
         return text
     while text and _width(style, text.rstrip() + _ELLIPSIS) > max_width:
@@ -256,7 +118,7 @@ def _ellipsize(style: _Style, text: str, max_width: float) -> str:
 
 @dataclass(frozen=True)
 class _Fitted:
-    style: _Style
+    style: Style
     lines: list[str]
 
 
@@ -273,16 +135,16 @@ def _fit(
     """Largest size at which the text fits: one line down to `single_line_min`, then up to
     `max_lines` lines down to `min_size`; past that, the last line is cut with an ellipsis."""
     for size in range(start, single_line_min - 1, -1):
-        style = _style(size, bold=bold)
+        style = font_style(size, bold=bold)
         if _width(style, text) <= max_width:
             return _Fitted(style, [text])
     if max_lines > 1:
         for size in range(start, min_size - 1, -1):
-            style = _style(size, bold=bold)
+            style = font_style(size, bold=bold)
             lines = _wrap(style, text, max_width)
             if len(lines) <= max_lines and all(_width(style, line) <= max_width for line in lines):
                 return _Fitted(style, lines)
-    style = _style(min_size, bold=bold)
+    style = font_style(min_size, bold=bold)
     lines = _wrap(style, text, max_width) or [""]
     if len(lines) > max_lines:
         lines = [*lines[: max_lines - 1], "".join(lines[max_lines - 1 :])]
@@ -433,7 +295,7 @@ def render_card(
         text_left = _MARGIN + _PHOTO_BOX[0] + 26
     text_width = qr_x - 12 - text_left
 
-    label_style = _style(22)
+    label_style = font_style(22)
     validity = f"{_format_date(valid_from)} 至 {_format_date(valid_until)}"
     fields = (
         ("姓名", _fit(holder_name, text_width, start=54, single_line_min=24, min_size=24, bold=True)),

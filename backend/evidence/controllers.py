@@ -23,12 +23,14 @@ from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
 from backend.core.errors import BadRequest
-from backend.core.http import clamp_limit, decode_cursor
+from backend.core.http import clamp_limit, decode_cursor, encode_cursor
 from backend.core.signing import Keys
 from backend.evidence import service
+from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import CustodyPage, EvidencePage, EvidenceRead, EvidenceReceipt, Jwks
 from backend.evidence.service import Authorize, ClientInfo
 from backend.evidence.storage import EvidenceStore
+from backend.evidence.upload import check_declared_length, receive_upload
 from backend.settings import Settings
 from backend.sync.ledger import op_id_from_idempotency_key
 
@@ -88,13 +90,13 @@ async def handle_upload(request: Request[Any, Any, Any], session: AsyncSession, 
     describes it (service.Owner). Declare the route with `request_max_body_size=None` and no
     `data` parameter: the body is streamed here, under `settings.max_upload_bytes`."""
     owner = await authorize(session)  # refuse before reading 25 MB from someone who may not send it
-    service.check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
+    check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
     # No transaction may stay open while a phone sends its photo: on SQLite ours begin with
     # BEGIN IMMEDIATE (the database's write lock), on PostgreSQL an idle transaction pins a pooled
     # connection. Nothing was written; the row is written in a second, short transaction.
     await session.commit()
     await service.sweep_temp_once(settings.data_dir)
-    upload = await service.receive_upload(
+    upload = await receive_upload(
         _body(request), content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
         store=EvidenceStore(settings.data_dir, min_free_bytes=settings.min_free_bytes),
@@ -149,9 +151,8 @@ class InspectionEvidenceController(Controller):
                             within_m: float | None = None, near_crs: Literal["wgs84", "gcj02"] = "wgs84",
                             limit: int | None = None, cursor: str | None = None) -> EvidencePage:
         near = service.parse_near(near_lon, near_lat, within_m, near_crs)
-        return await service.list_evidence(session, principal, "inspection", inspection_id, near=near,
-                                           after=service.parse_list_cursor(decode_cursor(cursor)),
-                                           limit=clamp_limit(limit))
+        return await evidence_page(session, principal, "inspection", inspection_id, near=near, cursor=cursor,
+                                   limit=limit)
 
     @get("/{inspection_id:uuid}/evidence.geojson", media_type="application/geo+json",
          description="RFC 7946 FeatureCollection of the inspection's photos (recorded as an export in "
@@ -226,7 +227,24 @@ class EvidenceController(Controller):
             after_seq = seq
         evidence, rows, more = await service.custody_page(session, principal, evidence_id, after_seq=after_seq,
                                                           limit=clamp_limit(limit))
-        return service.custody_response(evidence, rows, more)
+        return custody_response(evidence, rows, more)
+
+
+async def evidence_page(session: AsyncSession, principal: Principal, owner_kind: str, owner_id: uuid.UUID, *,
+                        near: tuple[float, float, float] | None, cursor: str | None,
+                        limit: int | None) -> EvidencePage:
+    """One page of an owner's photos (GET .../evidence of any owner), its cursor encoded."""
+    rows, more = await service.list_evidence(session, principal, owner_kind, owner_id, near=near,
+                                             after=service.parse_list_cursor(decode_cursor(cursor)),
+                                             limit=clamp_limit(limit))
+    nxt = encode_cursor({"at": rows[-1].received_at.isoformat(), "id": str(rows[-1].id)}) if more and rows else None
+    return EvidencePage(items=[service.evidence_read(e) for e in rows], next_cursor=nxt)
+
+
+def custody_response(evidence: Evidence, rows: list[CustodyEvent], more: bool) -> CustodyPage:
+    return CustodyPage(evidence_id=evidence.id, sha256=evidence.sha256,
+                       items=[service.custody_read(c) for c in rows],
+                       next_cursor=encode_cursor({"seq": rows[-1].seq}) if more and rows else None)
 
 
 def _b64(raw: bytes) -> str:

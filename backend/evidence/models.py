@@ -92,7 +92,7 @@ class Evidence(Base):
     note: Mapped[str | None] = mapped_column(Text)
     uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    #: Compact JWS (EdDSA, seal ring) over what was received; see service.make_receipt.
+    #: Compact JWS (EdDSA, seal ring) over what was received; see service/receipts.py.
     receipt: Mapped[str] = mapped_column(Text, nullable=False)
     thumbnail_size: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -22,7 +22,7 @@ from backend.core.http import clamp_limit, decode_cursor
 from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys
 from backend.evidence import service as evidence
-from backend.evidence.controllers import UploadOperation, handle_upload
+from backend.evidence.controllers import UploadOperation, evidence_page, handle_upload
 from backend.evidence.schemas import EvidencePage, EvidenceRead
 from backend.incidents import commands, service
 from backend.incidents.schemas import (
@@ -165,9 +165,8 @@ class IncidentEvidenceController(Controller):
                             within_m: float | None = None, near_crs: Literal["wgs84", "gcj02"] = "wgs84",
                             limit: int | None = None, cursor: str | None = None) -> EvidencePage:
         near = evidence.parse_near(near_lon, near_lat, within_m, near_crs)
-        return await evidence.list_evidence(session, principal, "incident", incident_id, near=near,
-                                            after=evidence.parse_list_cursor(decode_cursor(cursor)),
-                                            limit=clamp_limit(limit))
+        return await evidence_page(session, principal, "incident", incident_id, near=near, cursor=cursor,
+                                   limit=limit)
 
 
 ROUTES: list[Any] = [IncidentController, IncidentEvidenceController]

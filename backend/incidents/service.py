@@ -327,8 +327,6 @@ async def evidence_owner(session: AsyncSession, principal: Principal, incident_i
     return evidence.Owner(kind="incident", id=row.incident.id, require_position=False)
 
 
-async def _evidence_visible(session: AsyncSession, principal: Principal, incident_id: uuid.UUID) -> None:
+async def evidence_visible(session: AsyncSession, principal: Principal, incident_id: uuid.UUID) -> None:
+    """Evidence of a case is seen by whoever may see the case (registered in `create_app`)."""
     await load_visible(session, principal, incident_id)
-
-
-evidence.register_owner_kind("incident", _evidence_visible)

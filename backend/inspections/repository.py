@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.db import dialect_name
+from backend.evidence.models import Evidence
 from backend.inspections.models import (
     CheckIn,
     CredentialDisplay,
@@ -160,6 +161,14 @@ async def authorisations_of(session: AsyncSession, person_id: uuid.UUID) -> Sequ
         .where(SigningAuthorisation.person_id == person_id)
     )).all()
     return [(row[0], row[1]) for row in rows]
+
+
+async def evidence_count(session: AsyncSession, inspection_id: uuid.UUID) -> int:
+    """Photos attached to the inspection (the evidence table's owner index)."""
+    return int((await session.execute(
+        select(func.count()).select_from(Evidence)
+        .where(Evidence.owner_kind == "inspection", Evidence.owner_id == inspection_id)
+    )).scalar_one())
 
 
 async def ever_checked_in(session: AsyncSession, inspection_id: uuid.UUID) -> set[uuid.UUID]:

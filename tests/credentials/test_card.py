@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageFont
 
 from backend.credentials import card as card_module
+from backend.credentials import fonts as fonts_module
 from backend.credentials.card import CARD_SIZE_PX, KIND_TITLES, find_cjk_font, render_card
 
 MM_PER_INCH = 25.4
@@ -331,8 +332,8 @@ def test_no_cjk_font_is_a_clear_runtime_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qr_text: str
 ) -> None:
     (tmp_path / "NotoSansCJK-Broken.ttc").write_bytes(b"this is not a font")  # skipped, not a crash
-    monkeypatch.setattr(card_module, "_FONT_FILES", {False: ("/nonexistent/a.ttc",), True: ()})
-    monkeypatch.setattr(card_module, "_FONT_SEARCH_ROOTS", (str(tmp_path), "/nonexistent"))
+    monkeypatch.setattr(fonts_module, "_FONT_FILES", {False: ("/nonexistent/a.ttc",), True: ()})
+    monkeypatch.setattr(fonts_module, "_FONT_SEARCH_ROOTS", (str(tmp_path), "/nonexistent"))
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         find_cjk_font()
     with pytest.raises(RuntimeError, match="apt-get install -y fonts-noto-cjk"):
@@ -348,8 +349,8 @@ def test_font_found_by_search_when_not_at_the_usual_path(
     elsewhere = tmp_path / "fonts" / "cjk"
     elsewhere.mkdir(parents=True)
     (elsewhere / "NotoSansCJK-Regular.ttc").symlink_to(real)
-    monkeypatch.setattr(card_module, "_FONT_FILES", {False: ("/nonexistent/a.ttc",), True: ()})
-    monkeypatch.setattr(card_module, "_FONT_SEARCH_ROOTS", (str(tmp_path),))
+    monkeypatch.setattr(fonts_module, "_FONT_FILES", {False: ("/nonexistent/a.ttc",), True: ()})
+    monkeypatch.setattr(fonts_module, "_FONT_SEARCH_ROOTS", (str(tmp_path),))
     found = find_cjk_font(False)
     assert found.path == str(elsewhere / "NotoSansCJK-Regular.ttc")
     assert found.family == "Noto Sans CJK SC"

@@ -507,7 +507,7 @@ async def test_size_limit(keys_dir, db_url, clock, token_for, tmp_path):
 
         # Streamed without a Content-Length (chunked): counted as it arrives, refused mid-stream.
         from backend.core.errors import TooLarge
-        from backend.evidence.service import receive_upload
+        from backend.evidence.upload import receive_upload
 
         async def chunks():
             fields = up.fields(big)
@@ -721,6 +721,7 @@ async def test_every_sample_file_through_the_api(client, flow, up, token_for, cl
 async def test_count_for_inspection(flow, up, clock, db_url):
     from backend.core.db import make_engine, make_sessionmaker
     from backend.evidence.service import count_for_inspection
+    from backend.inspections.repository import evidence_count
 
     iid = (await flow.started())["id"]
     for _ in range(2):
@@ -730,6 +731,9 @@ async def test_count_for_inspection(flow, up, clock, db_url):
         async with make_sessionmaker(engine)() as session:
             assert await count_for_inspection(session, uuid.UUID(iid)) == 2
             assert await count_for_inspection(session, uuid.uuid4()) == 0
+            # The inspection's own read counts the same rows without going through evidence.
+            assert await evidence_count(session, uuid.UUID(iid)) == 2
+            assert await evidence_count(session, uuid.uuid4()) == 0
     finally:
         await engine.dispose()
 

@@ -17,6 +17,7 @@ from backend.core.errors import (
     validation_error,
 )
 from backend.core.signing import Keys
+from backend.credentials.verification import verify_qr  # the credentials domain owns verification
 from backend.guards.article13 import OFFICER
 from backend.inspections import repository
 from backend.inspections.models import CheckIn, CredentialDisplay
@@ -111,8 +112,6 @@ async def check_out(session: AsyncSession, principal: Principal, inspection_id: 
 async def _work_credential_holder(session: AsyncSession, keys: Keys, settings: Settings, qr_text: str,
                                   now: datetime) -> tuple[uuid.UUID, uuid.UUID, str]:
     """(person_id, credential_id, number) of a scanned work credential that verifies as valid."""
-    from backend.credentials.service import verify_qr  # the credentials domain owns verification
-
     try:
         outcome = await verify_qr(session, keys, settings, qr_text, now)
     except DomainError as exc:

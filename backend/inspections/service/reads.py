@@ -107,15 +107,8 @@ async def inspection_read(session: AsyncSession, ctx: ActContext) -> InspectionR
         documents=[DocumentSummary(id=d.id, type=d.type, version=d.version, content_sha256=d.content_sha256,
                                    locked=d.locked, supersedes=d.supersedes, superseded_by=successors.get(d.id))
                    for d in docs],
-        evidence_count=await _evidence_count(session, inspection.id),
+        evidence_count=await repository.evidence_count(session, inspection.id),
     )
-
-
-async def _evidence_count(session: AsyncSession, inspection_id: uuid.UUID) -> int:
-    # Photos are the evidence domain's table; it counts them (imported late: evidence imports us).
-    from backend.evidence.service import count_for_inspection
-
-    return await count_for_inspection(session, inspection_id)
 
 
 async def get_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID) -> InspectionRead:
