@@ -51,6 +51,7 @@ from backend.core.signing import Keys
 from backend.core.timeouts import body_timeout_middleware
 from backend.credentials.snapshot import CredentialSnapshot
 from backend.documents_pdf.paths import pdf_path_middleware
+from backend.evidence.imaging import configure_pillow
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
 from backend.personnel.login_limits import login_limiters
@@ -142,6 +143,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
                 await redis.aclose()
             await engine.dispose()
 
+    # Process-wide Pillow limits from the settings. Importing backend.evidence.imaging has already
+    # set safe defaults (decompression bombs refused, truncated files never padded); this puts the
+    # configured pixel limit on every `Image.open`, card photos included.
+    configure_pillow(settings.max_image_pixels)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     keys = Keys(Path(settings.data_dir), shared=True) if settings.secret_key else Keys(Path(settings.data_dir)).load()
     redis = make_redis(settings.redis_url) if settings.redis_url else None
