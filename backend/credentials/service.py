@@ -25,6 +25,7 @@ from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ, iso_utc
 from backend.core.errors import Conflict, NotFound, validation_error
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.core.signing import KeyRing, Keys
 from backend.credentials import repository, tokens
 from backend.credentials.models import Credential
@@ -32,6 +33,7 @@ from backend.credentials.numbering import MAX_SERIAL, format_number, parse_numbe
 from backend.credentials.repository import ActiveAppointment
 from backend.credentials.schemas import (
     CredentialCreate,
+    CredentialPage,
     CredentialRead,
     StatusEntry,
     StatusList,
@@ -44,7 +46,6 @@ from backend.guards.credentials import require_pre_job_training, require_provinc
 from backend.personnel.models import Agency, Person
 from backend.settings import Settings
 
-Cursor = tuple[datetime, uuid.UUID]
 #: Open-ended full-time appointments: the credential runs this many years from issue.
 OPEN_ENDED_YEARS = 3
 
@@ -134,17 +135,14 @@ async def get_credential(session: AsyncSession, principal: Principal, credential
 
 
 async def list_credentials(session: AsyncSession, principal: Principal, *, person_id: uuid.UUID | None,
-                           after: Cursor | None, limit: int, keys: Keys,
-                           settings: Settings, now: datetime) -> tuple[list[CredentialRead], Cursor | None]:
+                           after: TimeKey | None, limit: int, keys: Keys,
+                           settings: Settings, now: datetime) -> CredentialPage:
+    """Oldest issue first."""
     rows = await repository.credentials_visible(session, path_prefix=principal.agency_path,
                                                 viewer_id=principal.person_id, person_id=person_id,
                                                 after=after, limit=limit + 1)
-    items = [credential_read(c, a, keys, settings, now) for c, a in rows[:limit]]
-    nxt = (rows[limit - 1][0].issued_at, rows[limit - 1][0].id) if len(rows) > limit else None
-    return items, nxt
-
-
-
+    return CredentialPage.of(rows, limit, item=lambda row: credential_read(row[0], row[1], keys, settings, now),
+                             key=lambda row: encode_time_cursor(row[0].issued_at, row[0].id))
 
 
 @dataclass(frozen=True)
