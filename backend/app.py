@@ -52,6 +52,7 @@ from backend.core.timeouts import body_timeout_middleware
 from backend.credentials.snapshot import CredentialSnapshot
 from backend.documents_pdf.paths import pdf_path_middleware
 from backend.evidence import service as evidence
+from backend.evidence.imaging import configure_pillow
 from backend.incidents import service as incidents
 from backend.personnel.controllers import AgencyController, AuthController, PeopleController
 from backend.personnel.deps import provide_principal
@@ -153,6 +154,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             await engine.dispose()
 
     register_evidence_owners()
+    # Process-wide Pillow limits from the settings. Importing backend.evidence.imaging has already
+    # set safe defaults (decompression bombs refused, truncated files never padded); this puts the
+    # configured pixel limit on every `Image.open`, card photos included.
+    configure_pillow(settings.max_image_pixels)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     keys = Keys(Path(settings.data_dir), shared=True) if settings.secret_key else Keys(Path(settings.data_dir)).load()
     redis = make_redis(settings.redis_url) if settings.redis_url else None

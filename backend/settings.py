@@ -5,6 +5,7 @@ build their own `Settings(...)`."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,12 +81,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: The witness: the latest signed checkpoint, kept outside the database (default: in data_dir).
     #: `audit verify` checks the log still reaches it, which catches truncation.
     audit_witness_file: str = ""
+    #: Level of the server's and the CLI's log (a `logging` level name: DEBUG, INFO, WARNING, ...).
+    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         if not 0 < self.audit_max_merge_delay_ms <= 1000:
             raise ValueError("audit_max_merge_delay_ms must be within 1..1000")
         if self.blob_store not in ("files", "database"):
             raise ValueError("blob_store must be files or database")
+        if self.log_level.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("log_level must be a logging level name (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
 
     @property
     def resolved_database_url(self) -> str:
@@ -144,6 +149,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("login_fail_limit", int),
             ("login_fail_address_limit", int),
             ("login_fail_window_s", int),
+            ("log_level", str),
         ):
             raw = env.get(f"FIELDCHECK_{name.upper()}")
             if raw is None or raw == "":

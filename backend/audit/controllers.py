@@ -28,7 +28,7 @@ from backend.audit.verify import verify_chain
 from backend.core.auth import Principal
 from backend.core.deps import client_address
 from backend.core.errors import validation_error
-from backend.core.http import clamp_limit
+from backend.core.pagination import clamp_limit
 from backend.core.signing import Keys
 from backend.guards.access import require_role
 from backend.settings import Settings
@@ -56,10 +56,9 @@ class AuditController(Controller):
         # other cities (an incident report names its reporter) are not theirs to see (API.md §Audit).
         under = None if principal.agency_path.count("/") <= 1 else principal.agency_path
         rows = await repository.page(session, after, size + 1, actors_under=under)
-        items = [AuditEntryRead(seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject=r.subject,
-                                data_sha256=r.data_sha256, leaf_hash=r.leaf_hash, prev_hash=r.prev_hash,
-                                hash=r.hash) for r in rows[:size]]
-        return AuditPage(items=items, next_cursor=str(rows[size - 1].seq) if len(rows) > size else None)
+        return AuditPage.of(rows, size, item=lambda r: AuditEntryRead(
+            seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject=r.subject, data_sha256=r.data_sha256,
+            leaf_hash=r.leaf_hash, prev_hash=r.prev_hash, hash=r.hash), key=lambda r: str(r.seq))
 
     @get("/verify")
     async def verify(self, read_session: AsyncSession, principal: Principal, signing_keys: Keys,

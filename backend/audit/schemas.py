@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 
@@ -25,9 +26,8 @@ class AuditEntryRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     hash: str
 
 
-class AuditPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class AuditPage(Page[AuditEntryRead], kw_only=True, forbid_unknown_fields=True):
     items: list[AuditEntryRead]
-    next_cursor: str | None
 
 
 class AuditVerify(ApiStruct, kw_only=True, forbid_unknown_fields=True):

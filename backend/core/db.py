@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from geoalchemy2 import WKTElement
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -53,6 +54,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def point(lon: float, lat: float) -> WKTElement:
+    """A WGS84 point for a `Geometry("POINT", srid=4326)` column. `repr` keeps every digit of the
+    float, so the stored value is exactly the one that was checked."""
+    return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
 
 
 def new_id() -> uuid.UUID:

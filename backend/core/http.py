@@ -1,14 +1,13 @@
-"""HTTP edge: the error body of API.md for every non-2xx response, request ids, JSON body limits,
-cursor pagination helpers. Services never see Litestar; controllers call these helpers."""
+"""HTTP edge: the error body of API.md for every non-2xx response, request ids, JSON body limits.
+Services never see Litestar; controllers call these helpers. Cursor pagination lives in
+core/pagination (no Litestar); its helpers are re-exported here for the controllers that still
+import them from this module."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import re
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -26,9 +25,14 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import StatementError
 
 from backend.core.availability import database_unavailable, is_database_unavailable
-from backend.core.clock import iso_utc
 from backend.core.errors import BadRequest, DomainError
-from backend.core.times import cursor_instant
+from backend.core.pagination import (  # noqa: F401  re-exported, see the module docstring
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    encode_time_cursor,
+    time_cursor,
+)
 
 log = logging.getLogger("fieldcheck.http")
 
@@ -252,50 +256,6 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
     body = await request.body()
     if b"\\u0000" in body and _NUL_ESCAPE.search(body):
         raise _nul_error("body")
-
-
-def encode_cursor(values: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    if not isinstance(value, dict):
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-    return value
-
-
-def time_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
-    """The `{"at", "id"}` keyset cursor most lists use (a timestamp and a row id); a forged or
-    garbled one is 400 INVALID_CURSOR, never a 500."""
-    if value is None:
-        return None
-    try:
-        at = cursor_instant(value["at"])
-        row_id = uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from exc
-    return at, row_id
-
-
-def encode_time_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return encode_cursor({"at": iso_utc(at), "id": str(row_id)})
-
-
-def clamp_limit(limit: int | None) -> int:
-    if limit is None:
-        return 50
-    if limit < 1 or limit > 500:
-        raise BadRequest("limit must be between 1 and 500", "limit 须在 1 到 500 之间", code="VALIDATION_ERROR",
-                         status=422, detail={"errors": [{"field": "limit", "code": "range",
-                                                         "message": "must be between 1 and 500"}]})
-    return limit
 
 
 def validation_error_items(message: str) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
 from backend.credentials import service
@@ -54,12 +54,9 @@ class CredentialController(Controller):
                                settings: Settings, clock: Clock, person_id: uuid.UUID | None = None,
                                limit: int | None = None, cursor: str | None = None) -> CredentialPage:
         size = clamp_limit(limit)
-        after = time_cursor(decode_cursor(cursor))
-        items, nxt = await service.list_credentials(session, principal, person_id=person_id, after=after,
-                                                    limit=size, keys=signing_keys, settings=settings,
-                                                    now=clock.now())
-        return CredentialPage(items=items, next_cursor=encode_cursor({"at": nxt[0].isoformat(), "id": str(nxt[1])})
-                              if nxt else None)
+        after = parse_time_cursor(cursor)
+        return await service.list_credentials(session, principal, person_id=person_id, after=after, limit=size,
+                                              keys=signing_keys, settings=settings, now=clock.now())
 
     @get("/{credential_id:uuid}")
     async def get_credential(self, credential_id: uuid.UUID, session: AsyncSession, principal: Principal,

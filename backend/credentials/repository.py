@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import dialect_name
+from backend.core.pagination import TimeKey, keyset_after
 from backend.credentials.models import Credential, CredentialSerial
 from backend.personnel.models import Agency, Appointment, Person, Training
 
@@ -132,7 +133,7 @@ async def credentials_visible(
     path_prefix: str,
     viewer_id: uuid.UUID,
     person_id: uuid.UUID | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: TimeKey | None,
     limit: int,
 ) -> Sequence[tuple[Credential, Agency]]:
     """Credentials of the viewer's jurisdiction, plus the viewer's own."""
@@ -144,8 +145,7 @@ async def credentials_visible(
     if person_id is not None:
         query = query.where(Credential.person_id == person_id)
     if after is not None:
-        query = query.where(or_(Credential.issued_at > after[0],
-                                and_(Credential.issued_at == after[0], Credential.id > after[1])))
+        query = query.where(keyset_after(Credential.issued_at, Credential.id, after, descending=False))
     query = query.order_by(Credential.issued_at, Credential.id).limit(limit)
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 

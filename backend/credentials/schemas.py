@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 Kind = Literal["technical_inspector", "social_supervisor"]
@@ -40,9 +41,8 @@ class CredentialRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     qr_text: str
 
 
-class CredentialPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class CredentialPage(Page[CredentialRead], kw_only=True, forbid_unknown_fields=True):
     items: list[CredentialRead]
-    next_cursor: str | None
 
 
 class RevokeRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):

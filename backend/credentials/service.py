@@ -24,12 +24,13 @@ from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ
 from backend.core.errors import Conflict, NotFound, validation_error
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.core.signing import Keys
 from backend.credentials import repository, tokens
 from backend.credentials.models import Credential
 from backend.credentials.numbering import MAX_SERIAL, format_number
 from backend.credentials.repository import ActiveAppointment
-from backend.credentials.schemas import CredentialCreate, CredentialRead
+from backend.credentials.schemas import CredentialCreate, CredentialPage, CredentialRead
 from backend.credentials.validity import OPEN_ENDED_YEARS, add_years, effective_status, last_valid_day, validity_end
 from backend.credentials.verification import (
     VerifyOutcome,
@@ -48,14 +49,13 @@ from backend.personnel.models import Agency, Person
 from backend.settings import Settings
 
 __all__ = [
-    "OPEN_ENDED_YEARS", "CardData", "Cursor", "VerifyOutcome", "add_years", "card_data", "change_status",
+    "OPEN_ENDED_YEARS", "CardData", "VerifyOutcome", "add_years", "card_data", "change_status",
     "credential_jwks", "credential_read", "credentials_of_person", "effective_status", "get_credential", "issue",
     "issue_credential", "last_valid_day", "list_credentials", "qr_text", "require_active_appointment",
     "revoke_all_for_person", "status_etag", "status_list", "validity_end", "verify_number", "verify_number_public",
     "verify_qr", "verify_qr_public", "verify_response",
 ]
 
-Cursor = tuple[datetime, uuid.UUID]
 
 
 # --- the articles as pure checks (candidates for backend/guards/credentials.py) ----------------
@@ -116,14 +116,14 @@ async def get_credential(session: AsyncSession, principal: Principal, credential
 
 
 async def list_credentials(session: AsyncSession, principal: Principal, *, person_id: uuid.UUID | None,
-                           after: Cursor | None, limit: int, keys: Keys,
-                           settings: Settings, now: datetime) -> tuple[list[CredentialRead], Cursor | None]:
+                           after: TimeKey | None, limit: int, keys: Keys,
+                           settings: Settings, now: datetime) -> CredentialPage:
+    """Oldest issue first."""
     rows = await repository.credentials_visible(session, path_prefix=principal.agency_path,
                                                 viewer_id=principal.person_id, person_id=person_id,
                                                 after=after, limit=limit + 1)
-    items = [credential_read(c, a, keys, settings, now) for c, a in rows[:limit]]
-    nxt = (rows[limit - 1][0].issued_at, rows[limit - 1][0].id) if len(rows) > limit else None
-    return items, nxt
+    return CredentialPage.of(rows, limit, item=lambda row: credential_read(row[0], row[1], keys, settings, now),
+                             key=lambda row: encode_time_cursor(row[0].issued_at, row[0].id))
 
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
-from backend.core.http import clamp_limit, decode_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys
 from backend.evidence import service as evidence
@@ -71,7 +71,7 @@ class IncidentController(Controller):
         cursor: str | None = None,
     ) -> IncidentPage:
         return await service.list_incidents(session, principal, status=status, overdue=overdue,
-                                            cursor=decode_cursor(cursor), limit=clamp_limit(limit), now=clock.now())
+                                            before=parse_time_cursor(cursor), limit=clamp_limit(limit), now=clock.now())
 
     @post("/{incident_id:uuid}/police-notifications", summary="Record that the police were told (Art. 28)")
     async def notify_police(self, request: Request[Any, Any, Any], incident_id: uuid.UUID,

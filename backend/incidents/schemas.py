@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 IncidentKind = Literal[
@@ -158,6 +159,5 @@ class IncidentRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     updated_at: datetime
 
 
-class IncidentPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class IncidentPage(Page[IncidentRead], kw_only=True, forbid_unknown_fields=True):
     items: list[IncidentRead]
-    next_cursor: str | None

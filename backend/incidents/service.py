@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import iso_utc
+from backend.core.db import point
 from backend.core.errors import NotFound, validation_error
 from backend.core.geo import to_wgs84
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.evidence import service as evidence
 from backend.guards import protection
 from backend.incidents import repository
@@ -107,7 +109,7 @@ async def report(session: AsyncSession, principal: Principal, data: IncidentCrea
     position = None
     if data.position is not None:
         lon, lat = to_wgs84(data.position.lon, data.position.lat, data.position.crs)
-        position = repository.point(lon, lat)
+        position = point(lon, lat)
     incident = Incident(
         id=data.id or uuid.uuid4(), kind=data.kind, article=article, status="reported", victim=data.victim,
         relative_relation=(data.relative_relation or "").strip() or None, occurred_at=data.occurred_at,
@@ -147,24 +149,18 @@ async def get_incident(session: AsyncSession, principal: Principal, incident_id:
 
 
 async def list_incidents(session: AsyncSession, principal: Principal, *, status: str | None, overdue: bool,
-                         cursor: dict[str, Any] | None, limit: int, now: datetime) -> IncidentPage:
-    before = notifications.parse_cursor(cursor)
+                         before: TimeKey | None, limit: int, now: datetime) -> IncidentPage:
     if principal.is_staff:
         # Lazy deadline check: no cron needed for staff to be told.
         await sweep_overdue(session, now, principal.agency_path)
     rows = await repository.visible(
         session, viewer_id=principal.person_id,
-        staff_path_prefix=principal.agency_path if principal.is_staff else None,
+        subtree_prefix=principal.agency_path if principal.is_staff else None,
         status=status, overdue_at=now if overdue else None, before=before, limit=limit + 1,
     )
-    page = rows[:limit]
-    kids = await repository.children(session, [r.incident.id for r in page])
-    items = [incident_read(r, kids[r.incident.id], now) for r in page]
-    nxt = None
-    if len(rows) > limit:
-        last = page[-1].incident
-        nxt = notifications.make_cursor(last.reported_at, last.id)
-    return IncidentPage(items=items, next_cursor=nxt)
+    kids = await repository.children(session, [r.incident.id for r in rows[:limit]])
+    return IncidentPage.of(rows, limit, item=lambda r: incident_read(r, kids[r.incident.id], now),
+                           key=lambda r: encode_time_cursor(r.incident.reported_at, r.incident.id))
 
 
 async def _act(session: AsyncSession, principal: Principal, incident_id: uuid.UUID, target: str) -> Incident:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys
 from backend.inspections import commands, documents, service
@@ -57,14 +57,9 @@ class InspectionController(Controller):
     async def list_inspections(self, session: AsyncSession, principal: Principal,
                                status: Literal["planned", "in_progress", "finished"] | None = None,
                                limit: int | None = None, cursor: str | None = None) -> InspectionPage:
-        size = clamp_limit(limit)
-        after = time_cursor(decode_cursor(cursor))
-        rows = await service.list_inspections(session, principal, status=status, after=after, limit=size + 1)
-        nxt = None
-        if len(rows) > size:
-            last = rows[size - 1]
-            nxt = encode_cursor({"at": last.created_at.isoformat(), "id": str(last.id)})
-        return InspectionPage(items=[service.list_item(i) for i in rows[:size]], next_cursor=nxt)
+        before = parse_time_cursor(cursor)
+        return await service.list_inspections(session, principal, status=status, before=before,
+                                              limit=clamp_limit(limit))
 
     @get("/{inspection_id:uuid}")
     async def get_inspection(self, inspection_id: uuid.UUID, session: AsyncSession,

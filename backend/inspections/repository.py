@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 
-from geoalchemy2 import Geography, WKTElement
-from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
-from backend.core.db import dialect_name
+from backend.core.db import dialect_name, point
+from backend.core.pagination import TimeKey, keyset_after
 from backend.evidence.models import Evidence
 from backend.inspections.models import (
     CheckIn,
@@ -28,10 +29,6 @@ from backend.personnel.models import Agency, Dispatch, Person, SigningAuthorisat
 #: Roles that see every inspection of their agency subtree; everyone else sees only the
 #: inspections whose team they are on.
 AGENCY_WIDE_ROLES = ("officer", "hr_admin", "agency_admin")
-
-
-def point(lon: float, lat: float) -> WKTElement:
-    return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
 
 
 async def add(session: AsyncSession, *objs: object) -> None:
@@ -183,7 +180,7 @@ async def list_visible(
     principal: Principal,
     *,
     status: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    before: TimeKey | None,
     limit: int,
 ) -> Sequence[Inspection]:
     """Inspections the caller may see, newest first: those of their agency subtree (officers and
@@ -197,8 +194,7 @@ async def list_visible(
         query = query.where(Inspection.classification != "secret")
     if status:
         query = query.where(Inspection.status == status)
-    if after is not None:
-        query = query.where(or_(Inspection.created_at < after[0],
-                                and_(Inspection.created_at == after[0], Inspection.id < after[1])))
+    if before is not None:
+        query = query.where(keyset_after(Inspection.created_at, Inspection.id, before))
     query = query.order_by(Inspection.created_at.desc(), Inspection.id.desc()).limit(limit)
     return (await session.execute(query)).scalars().all()

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 Kind = Literal["on_site_inspection", "rectification_recheck", "investigation"]
@@ -34,18 +35,14 @@ Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
 ImageB64 = Annotated[str, msgspec.Meta(min_length=1, max_length=720_000)]
 
 
-class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class Position(Struct, kw_only=True, forbid_unknown_fields=True):
+class Position(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: Lon
     lat: Lat
     crs: Crs = "wgs84"
     accuracy_m: Accuracy | None = None
 
 
-class PositionRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class PositionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """Always WGS84."""
 
     lon: float
@@ -54,12 +51,12 @@ class PositionRead(Struct, kw_only=True, forbid_unknown_fields=True):
     accuracy_m: float | None = None
 
 
-class Enterprise(Struct, kw_only=True, forbid_unknown_fields=True):
+class Enterprise(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     name: Text200
     credit_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
 
-class SiteIn(Struct, kw_only=True, forbid_unknown_fields=True):
+class SiteIn(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: Lon
     lat: Lat
     crs: Crs = "wgs84"
@@ -67,7 +64,7 @@ class SiteIn(Struct, kw_only=True, forbid_unknown_fields=True):
     address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class SiteRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class SiteRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: float
     lat: float
     crs: str
@@ -75,7 +72,7 @@ class SiteRead(Struct, kw_only=True, forbid_unknown_fields=True):
     address: str
 
 
-class InspectionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class InspectionCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     kind: Kind
     enterprise: Enterprise
@@ -85,7 +82,7 @@ class InspectionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     classification: Classification = "normal"
 
 
-class TeamMemberRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class TeamMemberRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     person_id: uuid.UUID
     name: str
     role: str
@@ -94,7 +91,7 @@ class TeamMemberRead(Struct, kw_only=True, forbid_unknown_fields=True):
     dispatched: bool
 
 
-class PresenceRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class PresenceRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     person_id: uuid.UUID
     name: str
     role: str
@@ -104,12 +101,12 @@ class PresenceRead(Struct, kw_only=True, forbid_unknown_fields=True):
     distance_m: float
 
 
-class ShownTo(Struct, kw_only=True, forbid_unknown_fields=True):
+class ShownTo(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     name: Text100
     role: Text100
 
 
-class CredentialDisplayRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class CredentialDisplayRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     inspection_id: uuid.UUID
     person_id: uuid.UUID
@@ -124,7 +121,7 @@ class CredentialDisplayRead(Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: datetime
 
 
-class DocumentSummary(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentSummary(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     type: str
     version: int
@@ -134,14 +131,14 @@ class DocumentSummary(Struct, kw_only=True, forbid_unknown_fields=True):
     superseded_by: uuid.UUID | None
 
 
-class FindingCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class FindingCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
     hazard_level: HazardLevel
     position: Position | None = None
 
 
-class FindingRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class FindingRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     inspection_id: uuid.UUID
     description: str
@@ -151,7 +148,7 @@ class FindingRead(Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: datetime
 
 
-class InspectionRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class InspectionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: str
     status: str
@@ -172,7 +169,7 @@ class InspectionRead(Struct, kw_only=True, forbid_unknown_fields=True):
     evidence_count: int
 
 
-class InspectionListItem(Struct, kw_only=True, forbid_unknown_fields=True):
+class InspectionListItem(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: str
     status: str
@@ -184,24 +181,23 @@ class InspectionListItem(Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: datetime
 
 
-class InspectionPage(Struct, kw_only=True, forbid_unknown_fields=True):
+class InspectionPage(Page[InspectionListItem], kw_only=True, forbid_unknown_fields=True):
     items: list[InspectionListItem]
-    next_cursor: str | None
 
 
-class CheckInCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class CheckInCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     position: Position
     at: datetime
 
 
-class CheckOutCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class CheckOutCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     position: Position | None = None
     at: datetime
 
 
-class CheckInRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class CheckInRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     inspection_id: uuid.UUID
     person_id: uuid.UUID
@@ -214,7 +210,7 @@ class CheckInRead(Struct, kw_only=True, forbid_unknown_fields=True):
     check_out_id: uuid.UUID | None
 
 
-class CredentialDisplayCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class CredentialDisplayCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     qr_text: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
     enforcement_certificate_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
@@ -223,22 +219,22 @@ class CredentialDisplayCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     at: datetime
 
 
-class DocumentCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     type: DocumentType
     content: dict[str, Any]
 
 
-class DocumentUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentUpdate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     content: dict[str, Any]
 
 
-class CorrectionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class CorrectionCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     content: dict[str, Any]
 
 
-class SignatureCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class SignatureCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     signer_role: SignerRole
     signer_name: Text100 | None = None
@@ -251,7 +247,7 @@ class SignatureCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     witness_name: Text100 | None = None
 
 
-class SignatureRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class SignatureRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     document_id: uuid.UUID
     version: int
@@ -271,7 +267,7 @@ class SignatureRead(Struct, kw_only=True, forbid_unknown_fields=True):
     seal: str
 
 
-class DocumentRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     inspection_id: uuid.UUID
     type: str
@@ -297,13 +293,13 @@ class SignatureCreated(SignatureRead, kw_only=True, forbid_unknown_fields=True):
     lock_requirements: dict[str, Any]
 
 
-class VerifyProblem(Struct, kw_only=True, forbid_unknown_fields=True):
+class VerifyProblem(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     problem: str
     signature_id: uuid.UUID | None = None
     detail: str | None = None
 
 
-class DocumentVerify(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentVerify(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     ok: bool
     document_id: uuid.UUID
     version: int
@@ -314,13 +310,13 @@ class DocumentVerify(Struct, kw_only=True, forbid_unknown_fields=True):
     audit: dict[str, Any] | None = None
 
 
-class SigningAuthorisationCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class SigningAuthorisationCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     document_types: Annotated[list[SignableRecordType], msgspec.Meta(min_length=1, max_length=2)]
     valid_until: date
 
 
-class SigningAuthorisationRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class SigningAuthorisationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     person_id: uuid.UUID
     document_types: list[str]

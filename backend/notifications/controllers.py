@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
-from backend.core.http import clamp_limit, decode_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.notifications import overdue, service
 from backend.notifications.schemas import NotificationPage, NotificationRead
 
@@ -26,7 +26,7 @@ class NotificationController(Controller):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> NotificationPage:
-        return await overdue.list_notifications(session, principal, unread=unread, cursor=decode_cursor(cursor),
+        return await overdue.list_notifications(session, principal, unread=unread, before=parse_time_cursor(cursor),
                                                 limit=clamp_limit(limit), now=clock.now())
 
     @post("/{notification_id:uuid}/read", status_code=200, summary="Mark one of the caller's notifications read")

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
+from backend.core.pagination import TimeKey
 from backend.incidents import service as incidents
 from backend.notifications import service
 from backend.notifications.schemas import NotificationPage
@@ -36,9 +37,9 @@ async def sweep(session: AsyncSession, now: datetime, path_prefix: str = "") -> 
 
 
 async def list_notifications(session: AsyncSession, principal: Principal, *, unread: bool | None,
-                             cursor: dict[str, object] | None, limit: int, now: datetime) -> NotificationPage:
+                             before: TimeKey | None, limit: int, now: datetime) -> NotificationPage:
     """The caller's notifications, newest first, after a sweep of the caller's subtree (staff)."""
     if principal.is_staff:
         await sweep(session, now, principal.agency_path)
-    return await service.list_notifications(session, principal, unread=unread, cursor=cursor, limit=limit)
+    return await service.list_notifications(session, principal, unread=unread, before=before, limit=limit)
 

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import STAFF_ROLES
+from backend.core.pagination import TimeKey, keyset_after
 from backend.notifications.models import Notification
 from backend.personnel.models import Agency, Person
 
@@ -48,7 +49,7 @@ async def for_recipient(
     recipient_id: uuid.UUID,
     *,
     unread: bool | None,
-    before: tuple[datetime, uuid.UUID] | None,
+    before: TimeKey | None,
     limit: int,
 ) -> Sequence[Notification]:
     query = select(Notification).where(Notification.recipient_id == recipient_id)
@@ -57,8 +58,7 @@ async def for_recipient(
     elif unread is False:
         query = query.where(Notification.read_at.is_not(None))
     if before is not None:
-        query = query.where(or_(Notification.created_at < before[0],
-                                and_(Notification.created_at == before[0], Notification.id < before[1])))
+        query = query.where(keyset_after(Notification.created_at, Notification.id, before))
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     return (await session.execute(query)).scalars().all()
 

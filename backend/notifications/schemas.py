@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 
@@ -23,6 +24,5 @@ class NotificationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     read_at: datetime | None
 
 
-class NotificationPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class NotificationPage(Page[NotificationRead], kw_only=True, forbid_unknown_fields=True):
     items: list[NotificationRead]
-    next_cursor: str | None

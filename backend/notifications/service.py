@@ -1,7 +1,6 @@
 """Use cases of notifications: telling the staff of an agency and the agencies above it about an
 event (called by incidents and supervision inside their own transaction), the caller's list, and
-marking one read. Also the newest-first cursor shared by the lists of incidents, submissions and
-notifications (this module is the one those domains already import, so no import cycle)."""
+marking one read."""
 
 from __future__ import annotations
 
@@ -14,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
-from backend.core.http import encode_time_cursor as make_cursor
-from backend.core.http import time_cursor as parse_cursor
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.guards.protection import ancestor_paths
 from backend.notifications import repository
 from backend.notifications.models import Notification
@@ -62,12 +60,10 @@ def notification_read(n: Notification) -> NotificationRead:
 
 
 async def list_notifications(session: AsyncSession, principal: Principal, *, unread: bool | None,
-                             cursor: dict[str, Any] | None, limit: int) -> NotificationPage:
-    rows = await repository.for_recipient(session, principal.person_id, unread=unread,
-                                          before=parse_cursor(cursor), limit=limit + 1)
-    items = [notification_read(n) for n in rows[:limit]]
-    nxt = make_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return NotificationPage(items=items, next_cursor=nxt)
+                             before: TimeKey | None, limit: int) -> NotificationPage:
+    rows = await repository.for_recipient(session, principal.person_id, unread=unread, before=before, limit=limit + 1)
+    return NotificationPage.of(rows, limit, item=notification_read,
+                               key=lambda n: encode_time_cursor(n.created_at, n.id))
 
 
 async def mark_read(session: AsyncSession, principal: Principal, notification_id: uuid.UUID,

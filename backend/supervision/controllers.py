@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
-from backend.core.http import clamp_limit, decode_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create, outcome_response
 from backend.supervision import commands, service
 from backend.supervision.schemas import (
@@ -48,7 +48,7 @@ class SubmissionController(Controller):
         cursor: str | None = None,
     ) -> SubmissionPage:
         return await service.list_submissions(session, principal, mine=mine, overdue=overdue, status=status,
-                                              cursor=decode_cursor(cursor), limit=clamp_limit(limit),
+                                              before=parse_time_cursor(cursor), limit=clamp_limit(limit),
                                               now=clock.now())
 
     @post("/{submission_id:uuid}/feedback", summary="The agency's answer (agency_admin or hr_admin), once")

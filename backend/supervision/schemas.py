@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 from backend.incidents.schemas import PersonRef, PositionIn, PositionOut
 
@@ -56,6 +57,5 @@ class SubmissionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     feedback: FeedbackRead | None
 
 
-class SubmissionPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class SubmissionPage(Page[SubmissionRead], kw_only=True, forbid_unknown_fields=True):
     items: list[SubmissionRead]
-    next_cursor: str | None

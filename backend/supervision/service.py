@@ -7,17 +7,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import STAFF_ROLES, Principal
 from backend.core.clock import iso_utc
+from backend.core.db import point
 from backend.core.errors import NotFound, validation_error
 from backend.core.geo import to_wgs84
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.guards import protection
-from backend.incidents.repository import point
 from backend.incidents.schemas import PersonRef, PositionOut
 from backend.notifications import service as notifications
 from backend.settings import Settings
@@ -130,22 +130,17 @@ async def answer(session: AsyncSession, principal: Principal, submission_id: uui
 
 
 async def list_submissions(session: AsyncSession, principal: Principal, *, mine: bool, overdue: bool,
-                           status: str | None, cursor: dict[str, Any] | None, limit: int,
+                           status: str | None, before: TimeKey | None, limit: int,
                            now: datetime) -> SubmissionPage:
-    before = notifications.parse_cursor(cursor)
-    reads_subtree = principal.role in (*STAFF_ROLES, "officer")
+    reads_subtree = principal.role in (*STAFF_ROLES, "officer") and not mine
     if principal.is_staff:
         await sweep_overdue(session, now, principal.agency_path)
     rows = await repository.visible(
         session, viewer_id=principal.person_id, subtree_prefix=principal.agency_path if reads_subtree else None,
-        mine=mine, status=status, overdue_at=now if overdue else None, before=before, limit=limit + 1,
+        status=status, overdue_at=now if overdue else None, before=before, limit=limit + 1,
     )
-    page = rows[:limit]
-    nxt = None
-    if len(rows) > limit:
-        last = page[-1].submission
-        nxt = notifications.make_cursor(last.received_at, last.id)
-    return SubmissionPage(items=[submission_read(r, principal, now) for r in page], next_cursor=nxt)
+    return SubmissionPage.of(rows, limit, item=lambda r: submission_read(r, principal, now),
+                             key=lambda r: encode_time_cursor(r.submission.received_at, r.submission.id))
 
 
 @dataclass(frozen=True)

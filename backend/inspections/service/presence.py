@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
+from backend.core.db import point
 from backend.core.errors import (
     Conflict,
     DomainError,
@@ -75,7 +76,7 @@ async def check_in(session: AsyncSession, principal: Principal, inspection_id: u
                     "position": {"lon": lon, "lat": lat, "crs": "wgs84"}},
         )
     row = CheckIn(id=data.id or uuid.uuid4(), inspection_id=inspection_id, person_id=principal.person_id, at=at,
-                  position=repository.point(lon, lat), lon=lon, lat=lat, accuracy_m=data.position.accuracy_m,
+                  position=point(lon, lat), lon=lon, lat=lat, accuracy_m=data.position.accuracy_m,
                   reported_crs=data.position.crs, distance_m=distance, created_at=now)
     await repository.add(session, row)
     await record(session, actor=principal.actor, action="inspection.checked_in", subject=f"inspection:{inspection_id}",
@@ -172,7 +173,7 @@ async def record_display(session: AsyncSession, principal: Principal, inspection
     row = CredentialDisplay(
         id=data.id or uuid.uuid4(), inspection_id=inspection_id, person_id=holder_id, kind=kind,
         credential_id=credential_id, number=number, shown_to_name=data.shown_to.name,
-        shown_to_role=data.shown_to.role, position=repository.point(lon, lat), lon=lon, lat=lat,
+        shown_to_role=data.shown_to.role, position=point(lon, lat), lon=lon, lat=lat,
         accuracy_m=data.position.accuracy_m, at=at, recorded_by=principal.person_id, created_at=now,
     )
     await repository.add(session, row)

@@ -4,11 +4,11 @@ count) and the jurisdiction-filtered list."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.inspections import repository
 from backend.inspections.models import CheckIn, CredentialDisplay, Finding, Inspection
 from backend.inspections.schemas import (
@@ -18,6 +18,7 @@ from backend.inspections.schemas import (
     Enterprise,
     FindingRead,
     InspectionListItem,
+    InspectionPage,
     InspectionRead,
     PresenceRead,
     ShownTo,
@@ -120,7 +121,8 @@ async def get_inspection(session: AsyncSession, principal: Principal, inspection
 
 
 async def list_inspections(session: AsyncSession, principal: Principal, *, status: str | None,
-                           after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Inspection]:
-    return list(await repository.list_visible(session, principal, status=status, after=after, limit=limit))
+                           before: TimeKey | None, limit: int) -> InspectionPage:
+    rows = await repository.list_visible(session, principal, status=status, before=before, limit=limit + 1)
+    return InspectionPage.of(rows, limit, item=list_item, key=lambda i: encode_time_cursor(i.created_at, i.id))
 
 
