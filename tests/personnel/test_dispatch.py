@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from backend.personnel.dispatch_service import dispatched_to
+from backend.personnel.dispatch.service import dispatched_to
 from tests.conftest import demo_id
-from tests.personnel.lifecycle_helpers import appointed_inspector, db_session, make_hr
+from tests.personnel.helpers import appointed_inspector, db_session, make_hr
 
 pytestmark = pytest.mark.db
 

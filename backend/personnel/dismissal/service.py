@@ -14,8 +14,9 @@ from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, NotFound, Unprocessable, validation_error
 from backend.guards.access import in_jurisdiction, require_role
-from backend.personnel import lifecycle_repository as repo
-from backend.personnel.lifecycle_schemas import (
+from backend.personnel.appointments import repository as appointments_repo
+from backend.personnel.dismissal import repository as repo
+from backend.personnel.dismissal.schemas import (
     MISCONDUCT_ITEMS,
     ChecklistItem,
     ChecklistUpdate,
@@ -27,8 +28,9 @@ from backend.personnel.lifecycle_schemas import (
     PublicDismissal,
     PublicDismissalPage,
 )
-from backend.personnel.lifecycle_service import STAFF, person_for_staff_read, person_for_write
 from backend.personnel.models import Agency, Dismissal, EquipmentReturnItem, Misconduct, Person
+from backend.personnel.people import repository as people_repo
+from backend.personnel.people.service import STAFF, person_for_staff_read, person_for_write
 
 #: Art. 25, last paragraph: 工作证件、防护装备、技术装备.
 CHECKLIST_ITEMS = ("credential_card", "protective_equipment", "technical_equipment")
@@ -50,12 +52,12 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
         raise Unprocessable("Only technical inspectors and social supervisors are dismissed here (Art. 25)",
                             "仅技术检查员和社会监督员适用解聘（第二十五条）", code="NOT_INSPECTOR_OR_SUPERVISOR",
                             article="25")
-    await repo.lock(session, person)
+    await people_repo.lock(session, person)
     if person.status == "dismissed":
         raise Conflict("The person is already dismissed", "该人员已被解聘", code="ALREADY_DISMISSED",
                        article="25")
     ended = []
-    for appointment in await repo.active_appointments(session, person.id):
+    for appointment in await appointments_repo.active_appointments(session, person.id):
         appointment.status = "dismissed"
         # An appointment never runs past its agreed end, whatever the dismissal's date.
         stop = effective_date
@@ -65,7 +67,7 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
         ended.append(str(appointment.id))
     person.status = "dismissed"
     person.updated_at = now
-    await repo.flush(session)
+    await people_repo.flush(session)
 
     # Imported here: credentials depends on personnel, not the other way round.
     from backend.credentials.service import revoke_all_for_person
@@ -77,8 +79,8 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
         revoked_credential_ids=[str(c) for c in revoked], ended_appointment_ids=ended, published_at=now,
         created_by=actor, created_at=now,
     )
-    await repo.add(session, dismissal)
-    await repo.add(session, *[EquipmentReturnItem(dismissal_id=dismissal.id, item=item, returned=False)
+    await people_repo.add(session, dismissal)
+    await people_repo.add(session, *[EquipmentReturnItem(dismissal_id=dismissal.id, item=item, returned=False)
                               for item in CHECKLIST_ITEMS])
     await record(session, actor=actor, action="person.dismissed", subject=f"person:{person.id}",
                  data={"dismissal_id": str(dismissal.id), "reason": reason,
@@ -139,7 +141,7 @@ async def tick_checklist(session: AsyncSession, principal: Principal, dismissal_
     entry.note = data.note
     entry.recorded_by = principal.person_id
     entry.recorded_at = now
-    await repo.flush(session)
+    await people_repo.flush(session)
     await record(session, actor=principal.actor, action="dismissal.equipment_returned" if data.returned
                  else "dismissal.equipment_unreturned", subject=f"dismissal:{dismissal.id}",
                  data={"item": item, "returned": data.returned}, at=now)
@@ -181,18 +183,18 @@ async def expire_terms(session: AsyncSession, today: date, now: datetime,
     after the term's last day; with one, the old appointment just ends. Idempotent: a lapsed
     appointment is handled once, so a second run finds nothing."""
     out: list[ExpiredTerm] = []
-    for appointment in await repo.lapsed_appointments(session, today):
+    for appointment in await appointments_repo.lapsed_appointments(session, today):
         if appointment.status != "active" or appointment.end_date is None:
             continue  # already stopped earlier in this run (the person was dismissed)
         person = await session.get(Person, appointment.person_id)
         if person is None:  # pragma: no cover - foreign key
             continue
-        renewals = [a for a in await repo.active_appointments(session, person.id, appointment.role)
+        renewals = [a for a in await appointments_repo.active_appointments(session, person.id, appointment.role)
                     if a.id != appointment.id and (a.end_date is None or a.end_date >= today)]
         if renewals or person.status == "dismissed" or person.role not in DISMISSIBLE_ROLES:
             appointment.status = "ended"
             appointment.ended_on = appointment.end_date
-            await repo.flush(session)
+            await people_repo.flush(session)
             await record(session, actor=actor, action="appointment.ended", subject=f"person:{person.id}",
                          data={"appointment_id": str(appointment.id), "end_date": appointment.end_date.isoformat(),
                                "renewed_by": [str(a.id) for a in renewals]}, at=now)
@@ -246,7 +248,7 @@ async def record_misconduct(session: AsyncSession, principal: Principal, person_
     m = Misconduct(id=data.id or uuid.uuid4(), person_id=person.id, item=item_name(data.item),
                    sanction=data.sanction, note=data.note, occurred_on=data.occurred_on,
                    created_by=principal.person_id, created_at=now)
-    await repo.add(session, m)
+    await people_repo.add(session, m)
     await record(session, actor=principal.actor, action="misconduct.recorded", subject=f"person:{person.id}",
                  data={"misconduct_id": str(m.id), "item": m.item, "article": "26", "sanction": m.sanction,
                        "leads_to_dismissal": data.leads_to_dismissal}, at=now)
@@ -257,7 +259,7 @@ async def record_misconduct(session: AsyncSession, principal: Principal, person_
                                   note=f"Art. 26({MISCONDUCT_ITEMS[m.item][0]}) {m.item}: {m.sanction}",
                                   actor=principal.actor, now=now, misconduct_id=m.id)
         m.dismissal_id = dismissal.id
-        await repo.flush(session)
+        await people_repo.flush(session)
     return await misconduct_read(session, m, person)
 
 
