@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.personnel.models import Agency, Dispatch, Person
@@ -41,11 +41,17 @@ async def overlapping_dispatch(session: AsyncSession, person_id: uuid.UUID, to_a
     )).scalars().first()
 
 
+def covering_clause(agency_code: str, day: date) -> ColumnElement[bool]:
+    """SQL twin of backend.guards.dispatch.dispatch_covers (the query must join Person on the
+    dispatch's person): to exactly `agency_code`, `day` within start and end inclusive, inspector
+    active. tests/personnel/test_dispatch.py runs both on the same cases."""
+    return and_(Dispatch.to_agency_code == agency_code, Dispatch.start_date <= day, Dispatch.end_date >= day,
+                Person.status == "active")
+
+
 async def dispatch_covering(session: AsyncSession, person_id: uuid.UUID, agency_code: str, on: date) -> bool:
-    # A dismissed inspector is no longer anyone's to borrow, whatever the dispatch said.
     found = (await session.execute(
         select(Dispatch.id).join(Person, Person.id == Dispatch.person_id)
-        .where(Dispatch.person_id == person_id, Dispatch.to_agency_code == agency_code,
-               Dispatch.start_date <= on, Dispatch.end_date >= on, Person.status == "active").limit(1)
+        .where(Dispatch.person_id == person_id, covering_clause(agency_code, on)).limit(1)
     )).first()
     return found is not None

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import Conflict, Unprocessable, validation_error
+from backend.core.errors import Conflict, validation_error
 from backend.guards.access import require_role, require_writable
-from backend.guards.dispatch import require_upper_level
+from backend.guards.dispatch import require_dispatchable, require_upper_level
 from backend.personnel.dispatch import repository as repo
 from backend.personnel.dispatch.schemas import DispatchCreate, DispatchRead
 from backend.personnel.models import Dispatch
@@ -33,9 +33,7 @@ async def create_dispatch(session: AsyncSession, principal: Principal, data: Dis
     if found is None:
         raise validation_error("person_id", "unknown", "no such person", "人员不存在")
     person, home = found
-    if person.role != "technical_inspector":
-        raise Unprocessable("Only technical inspectors are dispatched (Art. 16)", "只有技术检查员可被调用（第十六条）",
-                            code="NOT_AN_INSPECTOR", article="16")
+    require_dispatchable(person.role)
     to_agency = await people_repo.get_agency(session, data.to_agency_code)
     if to_agency is None:
         raise validation_error("to_agency_code", "unknown", "no such agency", "机关代码不存在")
