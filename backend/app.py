@@ -54,9 +54,8 @@ from backend.documents_pdf.paths import pdf_path_middleware
 from backend.evidence import service as evidence
 from backend.evidence.imaging import configure_pillow
 from backend.incidents import service as incidents
-from backend.personnel.controllers import AgencyController, AuthController, PeopleController
-from backend.personnel.deps import provide_principal
-from backend.personnel.login_limits import login_limiters
+from backend.personnel.people.deps import provide_principal
+from backend.personnel.people.login_limits import login_limiters
 from backend.settings import Settings
 
 log = logging.getLogger("fieldcheck")
@@ -90,7 +89,7 @@ def route_handlers() -> list[Any]:
     from backend.incidents.controllers import ROUTES as incidents
     from backend.inspections.controllers import ROUTES as inspections
     from backend.notifications.controllers import ROUTES as notifications
-    from backend.personnel.controllers import ROUTES as personnel
+    from backend.personnel.routes import ROUTES as personnel
     from backend.supervision.controllers import ROUTES as supervision
     from backend.sync.controllers import ROUTES as sync
     from backend.web.controllers import ROUTES as web
@@ -102,9 +101,8 @@ def route_handlers() -> list[Any]:
         cache_control=CacheControlHeader(max_age=86400, public=True),
     )
     return [
-        healthz, readyz, docs_assets, AuthController, AgencyController, PeopleController, AuditController,
-        *personnel, *credentials, *inspections, *evidence, *incidents, *supervision, *notifications, *sync, *web,
-        *documents_pdf, *web_documents,
+        healthz, readyz, docs_assets, *personnel, AuditController, *credentials, *inspections, *evidence,
+        *incidents, *supervision, *notifications, *sync, *web, *documents_pdf, *web_documents,
     ]
 
 

@@ -200,7 +200,7 @@ async def _expire_terms(settings: Settings, today_text: str | None) -> int:
 
     from backend.core.clock import Clock
     from backend.core.db import make_engine, make_sessionmaker, transaction
-    from backend.personnel.dismissal_service import expire_terms
+    from backend.personnel.dismissal.service import expire_terms
 
     clock = Clock()
     # "Today" is a Liaoning calendar date (Asia/Shanghai), whatever the server's time zone.

@@ -6,9 +6,10 @@ officers (creating, starting, finishing an inspection). Art. 12 makes an inspect
 credential before acting. The on-site start rule (two sworn officers present, certificates valid
 and shown) comes from the Administrative Penalty Law (Art. 42, 55) and the Work Safety Law (Art. 67).
 
-Services build an `InspectionSnapshot` from the database and call these; evidence and sync call
-them through `backend.inspections.service.require_may_act`, so every enforcement act is judged by
-the same code.
+Services build an `InspectionSnapshot` from the database and call these through
+`backend.inspections.service.require_may_act` (evidence directly; offline ops because they run the
+same service functions as the HTTP controllers), so every enforcement act is judged by the same
+code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, Forbidden, GuardError
+from backend.guards.inspection_status import FINISHED, IN_PROGRESS
 
 OFFICER = "officer"
 INSPECTOR = "technical_inspector"
@@ -128,18 +130,18 @@ def require_may_act(snapshot: InspectionSnapshot, principal: Principal, *, after
             detail={"reason": "not_an_enforcement_role", "required_roles": sorted(ENFORCEMENT_ROLES)},
         )
     require_team_member(snapshot, principal)
-    if snapshot.status == "finished" and not (after_finish_ok and principal.role == OFFICER):
+    if snapshot.status == FINISHED and not (after_finish_ok and principal.role == OFFICER):
         # Said as it is: nobody acts on a finished inspection (not "acting alone" for an inspector).
         raise Conflict("The inspection is finished", "检查已结束", code="INSPECTION_FINISHED",
                        detail={"status": snapshot.status})
     if principal.role == OFFICER:
-        allowed = {"in_progress", "finished"} if after_finish_ok else {"in_progress"}
+        allowed = {IN_PROGRESS, FINISHED} if after_finish_ok else {IN_PROGRESS}
         if snapshot.status not in allowed:
             raise Conflict("The inspection is not in progress", "检查未在进行中",
                            code="INSPECTION_NOT_IN_PROGRESS", detail={"status": snapshot.status})
         return
     present = len(snapshot.officers_present)
-    if snapshot.status != "in_progress" or present < OFFICERS_REQUIRED:
+    if snapshot.status != IN_PROGRESS or present < OFFICERS_REQUIRED:
         raise GuardError(
             "A technical inspector may act only in an inspection in progress with at least two officers present",
             "技术检查员不得单独执法：须在检查进行中且至少两名行政执法人员在场",

@@ -1,10 +1,18 @@
-"""Article 16 as a pure check: dispatch only upwards in the agency tree."""
+"""Article 16 as pure checks: only technical inspectors are dispatched, only upwards in the agency
+tree; a dispatch covers the days from its start to its end date, both included, while the
+inspector is active. `backend/personnel/dispatch/repository.py` and
+`backend/inspections/repository.py` filter dispatches with the SQL twin of `dispatch_covers`
+(tests/personnel/test_dispatch.py checks the two agree)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol
 
-from backend.core.errors import GuardError
+from backend.core.errors import GuardError, Unprocessable
+
+#: Art. 16 speaks of technical inspectors (技术检查员) only.
+DISPATCHABLE_ROLE = "technical_inspector"
 
 
 class AgencyLike(Protocol):
@@ -22,3 +30,18 @@ def require_upper_level(person_agency: AgencyLike, to_agency: AgencyLike) -> Non
             code="ART16_NOT_UPPER_LEVEL", article="16", status=403,
             detail={"person_agency_code": person_agency.code, "to_agency_code": to_agency.code},
         )
+
+
+def require_dispatchable(role: str) -> None:
+    """Art. 16: only technical inspectors are dispatched (not officers, supervisors or staff)."""
+    if role != DISPATCHABLE_ROLE:
+        raise Unprocessable("Only technical inspectors are dispatched (Art. 16)", "只有技术检查员可被调用（第十六条）",
+                            code="NOT_AN_INSPECTOR", article="16")
+
+
+def dispatch_covers(*, start_date: date, end_date: date, to_agency_code: str, person_status: str,
+                    agency_code: str, day: date) -> bool:
+    """Is the inspector dispatched to exactly `agency_code` on `day` (start and end inclusive)? A
+    dismissed inspector is no longer anyone's to borrow, whatever the dispatch said."""
+    return (to_agency_code == agency_code and start_date <= day <= end_date
+            and person_status == "active")

@@ -26,13 +26,26 @@ Readings of the implementing rules (reference/000_fe79f26ec0034250.txt) that the
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final
 
 from backend.core.errors import Unprocessable, validation_error
+from backend.guards.eligibility_facts import (
+    DEGREE_LEVELS,
+    EMPLOYMENTS,
+    EXPERIENCE_EXCEPTION_YEARS,
+    INVITEE_CATEGORIES,
+    REGISTERED_SAFETY_ENGINEER_LEVELS,
+    ROLES,
+    TERM_YEARS,
+    TITLE_LEVELS,
+    VOCATIONAL_LEVELS,
+    AppointmentFacts,
+    Qualification,
+    Violation,
+    add_years,
+    eighteenth_birthday,
+)
 
 __all__ = [
     "DEGREE_LEVELS",
@@ -48,96 +61,6 @@ __all__ = [
     "eighteenth_birthday",
     "require_eligible",
 ]
-
-# Ladders, lowest first (DOMAIN.md §Eligibility "Vocabularies").
-TITLE_LEVELS: Final = ("junior", "intermediate", "deputy_senior", "senior")
-VOCATIONAL_LEVELS: Final = ("level_5", "level_4", "level_3", "level_2", "level_1")
-DEGREE_LEVELS: Final = ("associate", "bachelor", "master", "doctor")
-REGISTERED_SAFETY_ENGINEER_LEVELS: Final = ("assistant", "intermediate", "senior")
-
-INVITEE_CATEGORIES: Final = frozenset({"people_congress_deputy", "cppcc_member", "lawyer", "other"})
-
-ROLES: Final = frozenset({"technical_inspector", "social_supervisor"})
-EMPLOYMENTS: Final = frozenset({"full_time", "part_time"})
-
-_TERM_YEARS: Final = 3  # Art. 22
-_AGE_OF_MAJORITY: Final = 18  # Art. 11(1)
-_EXPERIENCE_EXCEPTION_YEARS: Final = 10  # Art. 7, second paragraph
-
-
-@dataclass(frozen=True, slots=True)
-class Qualification:
-    """One entry of a person's qualifications (API.md `POST /people/{id}/qualifications`)."""
-
-    kind: str  # degree | professional_title | vocational_qualification | registered_safety_engineer
-    level: str
-    field: str = ""
-    safety_related: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppointmentFacts:
-    """Everything the eligibility rules look at, gathered by the personnel service."""
-
-    role: str  # technical_inspector | social_supervisor
-    employment: str | None = None  # full_time | part_time; technical inspectors only
-    birth_date: date
-    start_date: date
-    end_date: date | None = None
-    route: str  # exam | assessment | expert_pool | recommendation | invitation
-    experience_years: float | None = None
-    # full_civil_capacity, criminal_record, pending_criminal_case, dismissed_from_public_office,
-    # unresolved_labor_dispute, dishonest_list
-    declarations: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    consents: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # {"self": bool, "employer": bool}
-    qualifications: Sequence[Qualification] = ()
-    exception_reason: str | None = None
-    recommended_by: str | None = None
-    invitee_category: str | None = None
-    consulted: Sequence[str] | str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One reason an appointment is refused, with the article it rests on."""
-
-    code: str
-    article: str
-    message: str
-    message_zh: str
-
-    def as_dict(self) -> dict[str, str]:
-        """The element of `detail.violations` in API.md."""
-        return {
-            "code": self.code,
-            "article": self.article,
-            "message": self.message,
-            "message_zh": self.message_zh,
-        }
-
-
-# --------------------------------------------------------------------------------------------------
-# Calendar helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def add_years(d: date, years: int) -> date:
-    """The same calendar day `years` later; 29 February becomes 28 February in a common year.
-
-    Used for Art. 22 terms, where rounding down is the reading that keeps a term within 3 years.
-    """
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # only 29 February has no counterpart
-        return d.replace(year=d.year + years, day=28)
-
-
-def eighteenth_birthday(birth_date: date) -> date:
-    """First day on which a person is 18 (Art. 11(1)); 1 March for a 29 February birth in a common year."""
-    try:
-        return birth_date.replace(year=birth_date.year + _AGE_OF_MAJORITY)
-    except ValueError:
-        return date(birth_date.year + _AGE_OF_MAJORITY, 3, 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -262,7 +185,7 @@ def _art7(facts: AppointmentFacts) -> list[Violation]:
     experienced = (
         facts.route == "assessment"
         and facts.experience_years is not None
-        and facts.experience_years >= _EXPERIENCE_EXCEPTION_YEARS
+        and facts.experience_years >= EXPERIENCE_EXCEPTION_YEARS
     )
     quals = facts.qualifications
     qualified = (
@@ -395,7 +318,7 @@ def _art22(facts: AppointmentFacts, limited: bool) -> list[Violation]:
                 "聘用期限的结束日期早于开始日期（第二十二条）。",
             )
         ]
-    latest = add_years(start, _TERM_YEARS)
+    latest = add_years(start, TERM_YEARS)
     if limited and end > latest:
         return [
             Violation(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.core.auth import Principal
-from backend.core.errors import Forbidden, GuardError
+from backend.core.errors import Forbidden, GuardError, Unprocessable, validation_error
+from backend.guards.access import in_jurisdiction, require_role
 from backend.guards.article13 import (
     INSPECTOR,
     OFFICER,
@@ -49,6 +50,22 @@ def authorisation_covers(auths: Iterable[AuthorisationView], doc_type: str, toda
         and holder_agency_path.startswith(a.granted_by_agency_path)
         for a in auths
     )
+
+
+def require_may_grant_signing(principal: Principal, *, holder_role: str, holder_status: str,
+                              holder_agency_path: str, valid_until: date, today: date) -> None:
+    """Art. 12: the leadership (`agency_admin`) of the inspector's agency or one above it authorises
+    an active technical inspector to sign, until a day not yet past."""
+    require_role(principal, "agency_admin", article="12")
+    if not in_jurisdiction(principal, holder_agency_path):
+        raise Forbidden("Only the leadership of the person's agency or above may authorise",
+                        "仅该人员所在机关或上级机关负责人可授权", article="12", detail={"reason": "jurisdiction"})
+    if holder_role != INSPECTOR or holder_status != "active":
+        raise Unprocessable("Only active technical inspectors are authorised to sign",
+                            "仅在职技术检查员可被授权签字", code="NOT_A_TECHNICAL_INSPECTOR", article="12",
+                            detail={"role": holder_role, "status": holder_status})
+    if valid_until < today:
+        raise validation_error("valid_until", "in_past", "is in the past", "已过期")
 
 
 def _mismatch(message: str, message_zh: str, article: str | None, **detail: object) -> GuardError:

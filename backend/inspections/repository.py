@@ -24,6 +24,7 @@ from backend.inspections.models import (
     Signature,
     TeamMember,
 )
+from backend.personnel.dispatch.repository import covering_clause
 from backend.personnel.models import Agency, Dispatch, Person, SigningAuthorisation
 
 #: Roles that see every inspection of their agency subtree; everyone else sees only the
@@ -61,13 +62,14 @@ async def people_with_agencies(session: AsyncSession,
 
 async def covering_dispatches(session: AsyncSession, person_ids: Iterable[uuid.UUID], agency_code: str,
                               day: date) -> dict[uuid.UUID, Dispatch]:
-    """Art. 16 dispatches to `agency_code` that cover `day`, by person."""
+    """Art. 16 dispatches to `agency_code` that cover `day`, by person (the same clause as
+    personnel's, so the team rule and the dispatch list cannot disagree)."""
     wanted = list(set(person_ids))
     if not wanted:
         return {}
     rows = (await session.execute(
-        select(Dispatch).where(Dispatch.person_id.in_(wanted), Dispatch.to_agency_code == agency_code,
-                               Dispatch.start_date <= day, Dispatch.end_date >= day)
+        select(Dispatch).join(Person, Person.id == Dispatch.person_id)
+        .where(Dispatch.person_id.in_(wanted), covering_clause(agency_code, day))
         .order_by(Dispatch.created_at)
     )).scalars().all()
     return {d.person_id: d for d in rows}

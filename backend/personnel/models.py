@@ -220,7 +220,7 @@ class Misconduct(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), nullable=False, index=True)
-    #: Art. 26 item, by its English name (see lifecycle_schemas.MISCONDUCT_ITEMS)
+    #: Art. 26 item, by its English name (see dismissal/schemas.py MISCONDUCT_ITEMS)
     item: Mapped[str] = mapped_column(String(40), nullable=False)
     sanction: Mapped[str] = mapped_column(String(40), nullable=False)
     note: Mapped[str | None] = mapped_column(Text)

@@ -26,8 +26,8 @@ from backend.inspections.schemas import (
     FindingCreate,
     SignatureCreate,
 )
-from backend.personnel import commands as personnel
-from backend.personnel.lifecycle_schemas import TrainingCreate
+from backend.personnel.training import commands as personnel
+from backend.personnel.training.schemas import TrainingCreate
 from backend.supervision import commands as supervision
 from backend.supervision.schemas import SubmissionCreate
 

@@ -12,7 +12,7 @@ from tests.conftest import demo_id
 from tests.evidence.test_evidence_api import Uploader, photo
 from tests.incidents.helpers import iso, report
 from tests.inspections.helpers import Flow
-from tests.personnel.lifecycle_helpers import full_time_appointment, make_person, qualify
+from tests.personnel.helpers import full_time_appointment, make_person, qualify
 
 pytestmark = pytest.mark.db
 ASCII_WORD = re.compile(r"[a-z]+_[a-z_]+|\b(?:reported|investigating|clarified|closed|hr_admin|agency_admin)\b")

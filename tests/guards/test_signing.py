@@ -14,6 +14,7 @@ from backend.guards.signing import (
     SignatureView,
     authorisation_covers,
     lock_state,
+    require_may_grant_signing,
     require_may_sign,
 )
 
@@ -115,3 +116,36 @@ def test_enterprise_refusal_counts_and_one_officer_twice_does_not():
 
 def test_witness_is_not_the_enterprise():
     assert not lock_state([sig("officer", O1), sig("officer", O2), sig("witness")], ()).locked
+
+
+# --- Art. 12: granting the authorisation ----------------------------------------------------------
+
+ADMIN = who("agency_admin")
+
+
+def grant(principal: Principal = ADMIN, *, role: str = "technical_inspector", status: str = "active",
+          path: str = SY + "210102/", until: date = TODAY) -> None:
+    require_may_grant_signing(principal, holder_role=role, holder_status=status, holder_agency_path=path,
+                              valid_until=until, today=TODAY)
+
+
+def test_leadership_of_the_inspectors_agency_or_above_grants_to_an_active_inspector() -> None:
+    grant()  # a county below the city: the city's leadership may grant, until today inclusive
+    grant(path=SY)
+    assert refused(grant, HR) == (403, "FORBIDDEN", "12")
+    assert refused(grant, OFFICER) == (403, "FORBIDDEN", "12")
+    assert refused(grant, path="210000/210200/") == (403, "FORBIDDEN", "12")  # another city
+    assert refused(grant, path="210000/") == (403, "FORBIDDEN", "12")  # the province, above the granter
+
+
+def test_only_active_technical_inspectors_are_authorised_to_sign() -> None:
+    for role in ("officer", "social_supervisor", "hr_admin"):
+        assert refused(grant, role=role) == (422, "NOT_A_TECHNICAL_INSPECTOR", "12")
+    assert refused(grant, status="dismissed") == (422, "NOT_A_TECHNICAL_INSPECTOR", "12")
+
+
+def test_an_authorisation_cannot_end_in_the_past() -> None:
+    with pytest.raises(DomainError) as info:
+        grant(until=date(2026, 11, 25))
+    assert (info.value.http_status, info.value.code) == (422, "VALIDATION_ERROR")
+    assert info.value.detail["errors"][0]["field"] == "valid_until"

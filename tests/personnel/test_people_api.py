@@ -265,8 +265,8 @@ async def test_a_person_inserted_by_a_concurrent_request_is_409_not_500(settings
     from backend.core.auth import Principal
     from backend.core.db import make_engine, make_sessionmaker
     from backend.core.errors import Conflict
-    from backend.personnel import repository, service
-    from backend.personnel.schemas import PersonCreate
+    from backend.personnel.people import repository, service
+    from backend.personnel.people.schemas import PersonCreate
 
     hr = Principal(person_id=uuid.uuid4(), role="hr_admin", agency_code="210100", agency_path="210000/210100/",
                    name="hr")

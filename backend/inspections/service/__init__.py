@@ -1,10 +1,13 @@
 """Use cases of inspections: planning, presence (check-ins, check-outs, credential displays), the
 start rule, findings, finishing — and the Art. 12/13 gate every enforcement act passes through.
 
-Other domains (evidence, sync) gate their enforcement acts with:
+Another domain's enforcement act (evidence) is gated with:
 
     ctx = await load_act_context(session, principal, inspection_id, now)
     require_may_act(ctx, principal)
+
+Offline sync does not call the gate itself: each op runs the same command function as its HTTP
+endpoint (backend/sync/commands.py), and that function's use case passes the gate.
 
 Raises domain errors; knows nothing of HTTP; never commits.
 """

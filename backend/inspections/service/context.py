@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ
 from backend.core.errors import (
-    Conflict,
     Forbidden,
     NotFound,
     validation_error,
@@ -21,6 +20,7 @@ from backend.core.geo import to_wgs84
 from backend.guards import article13
 from backend.guards.access import in_jurisdiction
 from backend.guards.article13 import InspectionSnapshot
+from backend.guards.inspection_status import OPEN_STATUSES, require_open
 from backend.inspections import repository
 from backend.inspections.models import Inspection, TeamMember
 from backend.inspections.schemas import (
@@ -33,7 +33,7 @@ from backend.personnel.models import Agency, Person
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 #: Accuracy counted towards the check-in radius is capped: a 2 km "accuracy" proves nothing.
 MAX_ACCURACY_ALLOWANCE_M = 100.0
-ACTIVE_STATUSES = ("planned", "in_progress")
+ACTIVE_STATUSES = OPEN_STATUSES
 
 
 # ------------------------------------------------------------------------------------------------
@@ -151,8 +151,6 @@ def require_member(ctx: ActContext, principal: Principal) -> tuple[TeamMember, P
 
 
 def require_active(ctx: ActContext) -> None:
-    if ctx.inspection.status not in ACTIVE_STATUSES:
-        raise Conflict("The inspection is finished", "检查已结束", code="INSPECTION_FINISHED",
-                       detail={"status": ctx.inspection.status})
+    require_open(ctx.inspection.status)
 
 

@@ -12,16 +12,14 @@ from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.checksums import validate_credit_code
 from backend.core.errors import (
-    Conflict,
-    Forbidden,
     NotFound,
-    Unprocessable,
-    validation_error,
 )
 from backend.core.geo import to_wgs84
 from backend.guards import article13
-from backend.guards.access import in_jurisdiction, require_role
-from backend.guards.article13 import INSPECTOR, OFFICER, OfficerReadiness
+from backend.guards.article13 import OFFICER, OfficerReadiness
+from backend.guards.inspection_status import FINISHED, IN_PROGRESS, PLANNED, require_transition
+from backend.guards.signing import require_may_grant_signing
+from backend.guards.team import Candidate, require_team_eligible
 from backend.inspections import repository
 from backend.inspections.models import Finding, Inspection, TeamMember
 from backend.inspections.schemas import (
@@ -60,35 +58,17 @@ async def create_inspection(session: AsyncSession, principal: Principal, data: I
     planned_at = require_aware(data.planned_at, "planned_at")
     team_ids = list(dict.fromkeys(data.team))
     people = await repository.people_with_agencies(session, team_ids)
-    article13.require_team_may_join(data.classification, (p.role for p, _ in people.values()))
-    day = local_day(planned_at)
+    known = {pid: Candidate(person_id=pid, role=p.role, status=p.status, agency_code=p.agency_code)
+             for pid, (p, _) in people.items()}
     dispatches = await repository.covering_dispatches(
-        session, [pid for pid, (p, _) in people.items() if p.agency_code != principal.agency_code],
-        principal.agency_code, day)
-    problems: list[dict[str, str]] = []
-    for pid in team_ids:
-        if pid not in people:
-            problems.append({"person_id": str(pid), "reason": "unknown_person"})
-            continue
-        person, _ = people[pid]
-        if person.status != "active":
-            problems.append({"person_id": str(pid), "reason": "not_active"})
-        elif person.role not in article13.ENFORCEMENT_ROLES:
-            problems.append({"person_id": str(pid), "reason": "role", "role": person.role})
-        elif person.agency_code != principal.agency_code and pid not in dispatches:
-            problems.append({"person_id": str(pid), "reason": "not_of_agency_nor_dispatched",
-                             "agency_code": person.agency_code})
-    if problems:
-        raise Unprocessable(
-            "Team members must be officers or technical inspectors of your agency, or dispatched to it "
-            "on the planned date", "检查组成员须为本机关（或在计划日期被调用至本机关）的行政执法人员或技术检查员",
-            code="TEAM_MEMBER_NOT_ELIGIBLE", article="16", detail={"members": problems},
-        )
+        session, [pid for pid, c in known.items() if c.agency_code != principal.agency_code],
+        principal.agency_code, local_day(planned_at))
+    require_team_eligible(data.classification, team_ids, known, principal.agency_code, dispatches)
     inspection = Inspection(
         id=data.id or uuid.uuid4(), kind=data.kind, enterprise_name=data.enterprise.name,
         enterprise_credit_code=credit_code, site=repository.point(lon, lat), site_lon=lon, site_lat=lat,
         site_radius_m=data.site.radius_m, site_address=data.site.address, planned_at=planned_at,
-        classification=data.classification, status="planned", agency_code=principal.agency_code,
+        classification=data.classification, status=PLANNED, agency_code=principal.agency_code,
         created_by=principal.person_id, created_at=now, updated_at=now,
     )
     await repository.add(session, inspection)
@@ -130,12 +110,10 @@ async def start_inspection(session: AsyncSession, principal: Principal, inspecti
     article13.require_officer(principal, "start")
     ctx = await load_inspection(session, principal, inspection_id, write=True)
     require_member(ctx, principal)
-    if ctx.inspection.status != "planned":
-        raise Conflict("Only a planned inspection can start", "仅计划中的检查可以开始",
-                       code="INSPECTION_NOT_PLANNED", detail={"status": ctx.inspection.status})
+    require_transition(ctx.inspection.status, IN_PROGRESS)
     readiness = officer_readiness(ctx, today, await _certificate_shown(session, ctx))
     article13.require_two_officers(readiness)
-    ctx.inspection.status = "in_progress"
+    ctx.inspection.status = IN_PROGRESS
     ctx.inspection.started_at = now
     ctx.inspection.started_by = principal.person_id
     ctx.inspection.updated_at = now
@@ -151,10 +129,8 @@ async def finish_inspection(session: AsyncSession, principal: Principal, inspect
     article13.require_officer(principal, "finish")
     ctx = await load_inspection(session, principal, inspection_id, write=True)
     require_member(ctx, principal)
-    if ctx.inspection.status != "in_progress":
-        raise Conflict("Only an inspection in progress can finish", "仅进行中的检查可以结束",
-                       code="INSPECTION_NOT_IN_PROGRESS", detail={"status": ctx.inspection.status})
-    ctx.inspection.status = "finished"
+    require_transition(ctx.inspection.status, FINISHED)
+    ctx.inspection.status = FINISHED
     ctx.inspection.finished_at = now
     ctx.inspection.finished_by = principal.person_id
     ctx.inspection.updated_at = now
@@ -205,16 +181,8 @@ async def grant_signing_authorisation(session: AsyncSession, principal: Principa
     if person_id not in found:
         raise NotFound("No such person", "未找到该人员")
     person, agency = found[person_id]
-    require_role(principal, "agency_admin", article="12")
-    if not in_jurisdiction(principal, agency.path):
-        raise Forbidden("Only the leadership of the person's agency or above may authorise",
-                        "仅该人员所在机关或上级机关负责人可授权", article="12", detail={"reason": "jurisdiction"})
-    if person.role != INSPECTOR or person.status != "active":
-        raise Unprocessable("Only active technical inspectors are authorised to sign",
-                            "仅在职技术检查员可被授权签字", code="NOT_A_TECHNICAL_INSPECTOR", article="12",
-                            detail={"role": person.role, "status": person.status})
-    if data.valid_until < today:
-        raise validation_error("valid_until", "in_past", "is in the past", "已过期")
+    require_may_grant_signing(principal, holder_role=person.role, holder_status=person.status,
+                              holder_agency_path=agency.path, valid_until=data.valid_until, today=today)
     types: list[str] = sorted(set(data.document_types))
     row = SigningAuthorisation(id=data.id or uuid.uuid4(), person_id=person.id, document_types=types,
                                valid_until=data.valid_until, granted_by=principal.person_id, created_at=now)

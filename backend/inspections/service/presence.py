@@ -42,7 +42,7 @@ from backend.inspections.service.reads import (
     check_in_read,
     display_read,
 )
-from backend.personnel.repository import person_by_certificate
+from backend.personnel.people.repository import person_by_certificate
 from backend.settings import Settings
 
 # ------------------------------------------------------------------------------------------------

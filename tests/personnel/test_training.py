@@ -8,7 +8,7 @@ import io
 import pytest
 
 from tests.conftest import demo_id
-from tests.personnel.lifecycle_helpers import appointed_inspector, make_hr, make_person
+from tests.personnel.helpers import appointed_inspector, make_hr, make_person
 
 pytestmark = pytest.mark.db
 

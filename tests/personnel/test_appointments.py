@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.audit.models import AuditEntry
 from tests.conftest import demo_id
-from tests.personnel.lifecycle_helpers import (
+from tests.personnel.helpers import (
     db_session,
     full_time_appointment,
     id_number,

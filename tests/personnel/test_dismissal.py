@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from backend.audit.models import AuditEntry
-from backend.personnel.dismissal_service import expire_terms
+from backend.personnel.dismissal.service import expire_terms
 from tests.conftest import demo_id
-from tests.personnel.lifecycle_helpers import db_session, make_hr, make_person, part_time_appointment, qualify
+from tests.personnel.helpers import db_session, make_hr, make_person, part_time_appointment, qualify
 
 pytestmark = pytest.mark.db
 

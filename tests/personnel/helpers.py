@@ -1,4 +1,4 @@
-"""Shared helpers of the personnel lifecycle tests (appointments, trainings, recruitment,
+"""Shared helpers of the personnel tests (appointments, trainings, recruitment,
 dismissal, dispatch): making people through the API and valid request bodies."""
 
 from __future__ import annotations

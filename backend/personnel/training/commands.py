@@ -8,13 +8,13 @@ import uuid
 
 from backend.core.commands import Ctx
 from backend.core.idempotency import Outcome, once
-from backend.personnel import lifecycle_service
-from backend.personnel.lifecycle_schemas import TrainingCreate
+from backend.personnel.training import service
+from backend.personnel.training.schemas import TrainingCreate
 
 
 async def add_training(ctx: Ctx, person_id: uuid.UUID, data: TrainingCreate) -> Outcome:
     now = ctx.clock.now()
     return await once(ctx.session, actor=ctx.principal.actor, entity="training",
                       scope=f"person:{person_id}/trainings", data=data, header_key=ctx.idempotency_key, now=now,
-                      create=lambda: lifecycle_service.add_training(ctx.session, ctx.principal, person_id, data,
+                      create=lambda: service.add_training(ctx.session, ctx.principal, person_id, data,
                                                                     now))

@@ -17,10 +17,9 @@ from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cu
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
 from backend.guards.access import require_may_list_people
-from backend.personnel import repository, service
-from backend.personnel.lifecycle_controllers import ROUTES as LIFECYCLE_ROUTES
-from backend.personnel.login_limits import limited_login
-from backend.personnel.schemas import (
+from backend.personnel.people import repository, service
+from backend.personnel.people.login_limits import limited_login
+from backend.personnel.people.schemas import (
     AgencyPage,
     AgencyRead,
     PersonCreate,
@@ -119,5 +118,5 @@ class PeopleController(Controller):
             nxt = encode_cursor({"at": last.created_at.isoformat(), "id": str(last.id)})
         return PersonPage(items=items, next_cursor=nxt)
 
-#: Further personnel endpoints (appointments, trainings, dismissal, ...) are appended here.
-ROUTES: list[Any] = [*LIFECYCLE_ROUTES]
+
+ROUTES: list[Any] = [AuthController, AgencyController, PeopleController]

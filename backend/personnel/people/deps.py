@@ -11,7 +11,7 @@ from backend.core.auth import Principal, decode_access_token
 from backend.core.deps import bearer_token
 from backend.core.errors import Unauthenticated
 from backend.core.signing import Keys
-from backend.personnel.service import load_principal
+from backend.personnel.people.service import load_principal
 from backend.settings import Settings
 
 

@@ -6,16 +6,19 @@ misconduct records that may lead to dismissal."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import Conflict, NotFound, Unprocessable, validation_error
+from backend.core.errors import NotFound
+from backend.guards import dismissal as rules
 from backend.guards.access import in_jurisdiction, require_role
-from backend.personnel import lifecycle_repository as repo
-from backend.personnel.lifecycle_schemas import (
+from backend.guards.dismissal import CHECKLIST_ITEMS
+from backend.personnel.appointments import repository as appointments_repo
+from backend.personnel.dismissal import repository as repo
+from backend.personnel.dismissal.schemas import (
     MISCONDUCT_ITEMS,
     ChecklistItem,
     ChecklistUpdate,
@@ -27,13 +30,10 @@ from backend.personnel.lifecycle_schemas import (
     PublicDismissal,
     PublicDismissalPage,
 )
-from backend.personnel.lifecycle_service import STAFF, person_for_staff_read, person_for_write
 from backend.personnel.models import Agency, Dismissal, EquipmentReturnItem, Misconduct, Person
+from backend.personnel.people import repository as people_repo
+from backend.personnel.people.service import STAFF, person_for_staff_read, person_for_write
 
-#: Art. 25, last paragraph: 工作证件、防护装备、技术装备.
-CHECKLIST_ITEMS = ("credential_card", "protective_equipment", "technical_equipment")
-#: Art. 25 speaks of technical inspectors and social supervisors only.
-DISMISSIBLE_ROLES = ("technical_inspector", "social_supervisor")
 SYSTEM_ACTOR = "system"
 
 
@@ -46,26 +46,17 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
     """Dismiss `person` (Art. 25): end every active appointment, set the person dismissed, revoke
     every credential at once, publish the notice and open the equipment-return checklist. The one
     path for dismissals by hand, by misconduct and by lapsed term. 409 when already dismissed."""
-    if person.role not in DISMISSIBLE_ROLES:
-        raise Unprocessable("Only technical inspectors and social supervisors are dismissed here (Art. 25)",
-                            "仅技术检查员和社会监督员适用解聘（第二十五条）", code="NOT_INSPECTOR_OR_SUPERVISOR",
-                            article="25")
-    await repo.lock(session, person)
-    if person.status == "dismissed":
-        raise Conflict("The person is already dismissed", "该人员已被解聘", code="ALREADY_DISMISSED",
-                       article="25")
+    rules.require_dismissible(person.role, "25")
+    await people_repo.lock(session, person)
+    rules.require_not_dismissed(person.status)
     ended = []
-    for appointment in await repo.active_appointments(session, person.id):
+    for appointment in await appointments_repo.active_appointments(session, person.id):
         appointment.status = "dismissed"
-        # An appointment never runs past its agreed end, whatever the dismissal's date.
-        stop = effective_date
-        if appointment.end_date is not None and appointment.end_date < stop:
-            stop = appointment.end_date
-        appointment.ended_on = stop
+        appointment.ended_on = rules.appointment_stops_on(appointment.end_date, effective_date)
         ended.append(str(appointment.id))
     person.status = "dismissed"
     person.updated_at = now
-    await repo.flush(session)
+    await people_repo.flush(session)
 
     # Imported here: credentials depends on personnel, not the other way round.
     from backend.credentials.service import revoke_all_for_person
@@ -77,8 +68,8 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
         revoked_credential_ids=[str(c) for c in revoked], ended_appointment_ids=ended, published_at=now,
         created_by=actor, created_at=now,
     )
-    await repo.add(session, dismissal)
-    await repo.add(session, *[EquipmentReturnItem(dismissal_id=dismissal.id, item=item, returned=False)
+    await people_repo.add(session, dismissal)
+    await people_repo.add(session, *[EquipmentReturnItem(dismissal_id=dismissal.id, item=item, returned=False)
                               for item in CHECKLIST_ITEMS])
     await record(session, actor=actor, action="person.dismissed", subject=f"person:{person.id}",
                  data={"dismissal_id": str(dismissal.id), "reason": reason,
@@ -139,7 +130,7 @@ async def tick_checklist(session: AsyncSession, principal: Principal, dismissal_
     entry.note = data.note
     entry.recorded_by = principal.person_id
     entry.recorded_at = now
-    await repo.flush(session)
+    await people_repo.flush(session)
     await record(session, actor=principal.actor, action="dismissal.equipment_returned" if data.returned
                  else "dismissal.equipment_unreturned", subject=f"dismissal:{dismissal.id}",
                  data={"item": item, "returned": data.returned}, at=now)
@@ -181,18 +172,18 @@ async def expire_terms(session: AsyncSession, today: date, now: datetime,
     after the term's last day; with one, the old appointment just ends. Idempotent: a lapsed
     appointment is handled once, so a second run finds nothing."""
     out: list[ExpiredTerm] = []
-    for appointment in await repo.lapsed_appointments(session, today):
+    for appointment in await appointments_repo.lapsed_appointments(session, today):
         if appointment.status != "active" or appointment.end_date is None:
             continue  # already stopped earlier in this run (the person was dismissed)
         person = await session.get(Person, appointment.person_id)
         if person is None:  # pragma: no cover - foreign key
             continue
-        renewals = [a for a in await repo.active_appointments(session, person.id, appointment.role)
+        renewals = [a for a in await appointments_repo.active_appointments(session, person.id, appointment.role)
                     if a.id != appointment.id and (a.end_date is None or a.end_date >= today)]
-        if renewals or person.status == "dismissed" or person.role not in DISMISSIBLE_ROLES:
+        if rules.lapsed_term_outcome(role=person.role, status=person.status, renewed=bool(renewals)) == "ended":
             appointment.status = "ended"
             appointment.ended_on = appointment.end_date
-            await repo.flush(session)
+            await people_repo.flush(session)
             await record(session, actor=actor, action="appointment.ended", subject=f"person:{person.id}",
                          data={"appointment_id": str(appointment.id), "end_date": appointment.end_date.isoformat(),
                                "renewed_by": [str(a.id) for a in renewals]}, at=now)
@@ -200,7 +191,7 @@ async def expire_terms(session: AsyncSession, today: date, now: datetime,
                                    end_date=appointment.end_date, outcome="ended", dismissal_id=None))
             continue
         dismissal = await dismiss(session, person=person, reason="term_expired",
-                                  effective_date=appointment.end_date + timedelta(days=1),
+                                  effective_date=rules.lapsed_term_dismissal_date(appointment.end_date),
                                   note=f"Term ended on {appointment.end_date.isoformat()} without renewal (Art. 25)",
                                   actor=actor, now=now)
         out.append(ExpiredTerm(appointment_id=appointment.id, person_id=person.id, end_date=appointment.end_date,
@@ -236,28 +227,22 @@ async def record_misconduct(session: AsyncSession, principal: Principal, person_
     dismissal (reason `criminal` when the case goes to the judicial organs, else `discipline`)."""
     roles = ("hr_admin",) if data.leads_to_dismissal else STAFF
     person, _ = await person_for_write(session, principal, person_id, *roles)
-    if person.role not in DISMISSIBLE_ROLES:
-        raise Unprocessable("Art. 26 applies to technical inspectors and social supervisors",
-                            "第二十六条适用于技术检查员和社会监督员", code="NOT_INSPECTOR_OR_SUPERVISOR",
-                            article="26")
-    if data.effective_date is not None and not data.leads_to_dismissal:
-        raise validation_error("effective_date", "not_applicable", "only with leads_to_dismissal",
-                               "仅在导致解聘时填写")
+    rules.require_dismissible(person.role, "26")
+    rules.require_effective_date_only_with_dismissal(data.effective_date, data.leads_to_dismissal)
     m = Misconduct(id=data.id or uuid.uuid4(), person_id=person.id, item=item_name(data.item),
                    sanction=data.sanction, note=data.note, occurred_on=data.occurred_on,
                    created_by=principal.person_id, created_at=now)
-    await repo.add(session, m)
+    await people_repo.add(session, m)
     await record(session, actor=principal.actor, action="misconduct.recorded", subject=f"person:{person.id}",
                  data={"misconduct_id": str(m.id), "item": m.item, "article": "26", "sanction": m.sanction,
                        "leads_to_dismissal": data.leads_to_dismissal}, at=now)
     if data.leads_to_dismissal:
-        reason = "criminal" if data.sanction == "transfer_to_judicial" else "discipline"
-        dismissal = await dismiss(session, person=person, reason=reason,
+        dismissal = await dismiss(session, person=person, reason=rules.misconduct_dismissal_reason(data.sanction),
                                   effective_date=data.effective_date or today,
                                   note=f"Art. 26({MISCONDUCT_ITEMS[m.item][0]}) {m.item}: {m.sanction}",
                                   actor=principal.actor, now=now, misconduct_id=m.id)
         m.dismissal_id = dismissal.id
-        await repo.flush(session)
+        await people_repo.flush(session)
     return await misconduct_read(session, m, person)
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.personnel.lifecycle_helpers import make_hr, make_person
+from tests.personnel.helpers import make_hr, make_person
 
 pytestmark = pytest.mark.db
 

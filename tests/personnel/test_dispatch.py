@@ -4,13 +4,17 @@ speak for that agency; and `dispatched_to`, which the inspections domain asks.""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
-from backend.personnel.dispatch_service import dispatched_to
+from backend.guards.dispatch import dispatch_covers
+from backend.personnel.dispatch.repository import covering_clause
+from backend.personnel.dispatch.service import dispatched_to
+from backend.personnel.models import Dispatch, Person
 from tests.conftest import demo_id
-from tests.personnel.lifecycle_helpers import appointed_inspector, db_session, make_hr
+from tests.personnel.helpers import appointed_inspector, db_session, make_hr
 
 pytestmark = pytest.mark.db
 
@@ -123,3 +127,35 @@ async def test_dispatch_list_paginates_and_idempotent_create(client, token_for):
     # The inspector sees their own dispatches.
     own = (await client.get("/api/v1/dispatches", headers=token_for("sy.inspector.ft"))).json()
     assert {x["id"] for x in own["items"]} == set(ids)
+
+
+async def test_the_sql_covering_clause_agrees_with_the_guard(db_url):
+    """backend/personnel/dispatch/repository.py::covering_clause is the SQL twin of
+    backend/guards/dispatch.py::dispatch_covers: both judge the same dispatch on the same days,
+    agencies and inspector statuses, and must agree on every one."""
+    pid = demo_id("sy.inspector.ft")
+    start, end = date(2026, 3, 1), date(2026, 3, 31)
+    days = [date(2026, 2, 28), start, date(2026, 3, 15), end, date(2026, 4, 1)]
+    async with db_session(db_url) as s:
+        d = Dispatch(id=uuid.uuid4(), person_id=pid, to_agency_code="210000", start_date=start, end_date=end,
+                     created_by=demo_id("ln.hr"), created_at=datetime(2026, 2, 1, tzinfo=UTC))
+        s.add(d)
+        await s.flush()
+        person = await s.get(Person, pid)
+        assert person is not None
+        seen = set()
+        for status in ("active", "dismissed"):
+            person.status = status
+            await s.flush()
+            for agency in ("210000", "210100"):
+                for day in days:
+                    in_sql = (await s.execute(
+                        select(Dispatch.id).join(Person, Person.id == Dispatch.person_id)
+                        .where(Dispatch.id == d.id, covering_clause(agency, day))
+                    )).first() is not None
+                    in_guard = dispatch_covers(start_date=start, end_date=end, to_agency_code="210000",
+                                               person_status=status, agency_code=agency, day=day)
+                    assert in_sql == in_guard, (status, agency, day)
+                    seen.add(in_guard)
+        assert seen == {True, False}
+        await s.rollback()

@@ -17,9 +17,11 @@ from backend.core.auth import Principal
 from backend.core.errors import Conflict, NotFound, validation_error
 from backend.guards import recruitment as scoring
 from backend.guards.access import in_jurisdiction, require_role, require_writable
-from backend.personnel import lifecycle_repository as repo
-from backend.personnel import repository as people_repo
-from backend.personnel.lifecycle_schemas import (
+from backend.personnel.models import Agency, Recruitment, RecruitmentCandidate
+from backend.personnel.people import repository as people_repo
+from backend.personnel.people.service import STAFF
+from backend.personnel.recruitment import repository as repo
+from backend.personnel.recruitment.schemas import (
     CandidateCreate,
     CandidateRead,
     Ranking,
@@ -28,8 +30,6 @@ from backend.personnel.lifecycle_schemas import (
     RecruitmentRead,
     WithdrawRequest,
 )
-from backend.personnel.lifecycle_service import STAFF
-from backend.personnel.models import Agency, Recruitment, RecruitmentCandidate
 
 
 def _num(text: str) -> float:
@@ -63,7 +63,7 @@ async def create_recruitment(session: AsyncSession, principal: Principal, data: 
     weight = scoring.require_written_weight(data.written_weight)  # 422 ART6_WRITTEN_WEIGHT
     r = Recruitment(id=data.id or uuid.uuid4(), agency_code=agency.code, title=data.title, posts=data.posts,
                     written_weight=str(weight), created_by=principal.person_id, created_at=now)
-    await repo.add(session, r)
+    await people_repo.add(session, r)
     await record(session, actor=principal.actor, action="recruitment.created", subject=f"recruitment:{r.id}",
                  data={"agency_code": r.agency_code, "posts": r.posts, "written_weight": r.written_weight}, at=now)
     return recruitment_read(r, 0)
@@ -96,7 +96,7 @@ async def add_candidate(session: AsyncSession, principal: Principal, recruitment
     c = RecruitmentCandidate(id=data.id or uuid.uuid4(), recruitment_id=r.id, name=data.name,
                              person_id=data.person_id, written=str(Decimal(str(data.written))),
                              interview=str(Decimal(str(data.interview))), created_at=now)
-    await repo.add(session, c)
+    await people_repo.add(session, c)
     await record(session, actor=principal.actor, action="recruitment.candidate_added",
                  subject=f"recruitment:{r.id}",
                  data={"candidate_id": str(c.id), "name": c.name, "written": c.written, "interview": c.interview},
@@ -133,7 +133,7 @@ async def withdraw_candidate(session: AsyncSession, principal: Principal, recrui
     c = await repo.candidate(session, r.id, candidate_id)
     if c is None:
         raise NotFound("No such candidate", "未找到该考生")
-    await repo.lock(session, c)
+    await people_repo.lock(session, c)
     if c.withdrawal_reason is not None:
         raise Conflict("The candidate has already withdrawn or been ruled out", "该考生已放弃或已被取消资格",
                        code="ALREADY_WITHDRAWN", article="6", detail={"reason": c.withdrawal_reason})
@@ -141,7 +141,7 @@ async def withdraw_candidate(session: AsyncSession, principal: Principal, recrui
     c.withdrawal_reason = data.kind
     c.withdrawal_note = data.text
     c.withdrawn_at = now
-    await repo.flush(session)
+    await people_repo.flush(session)
     after = _ranking(r, await repo.candidates_of(session, r.id))
     now_offered = [str(row.id) for row in after.items if row.offered and row.id not in before]
     await record(session, actor=principal.actor, action="recruitment.candidate_withdrawn",

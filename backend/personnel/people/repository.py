@@ -1,5 +1,6 @@
-"""All SQL of agencies and people. Jurisdiction is applied here as a row filter: an agency's subtree
-is every agency whose materialised path starts with its own."""
+"""All SQL of agencies and people, and the writes every personnel sub-package shares (add, flush,
+lock). Jurisdiction is applied here as a row filter: an agency's subtree is every agency whose
+materialised path starts with its own."""
 
 from __future__ import annotations
 
@@ -45,9 +46,20 @@ async def person_by_certificate(session: AsyncSession, number: str) -> Person | 
     )).scalar_one_or_none()
 
 
-async def add(session: AsyncSession, obj: object) -> None:
-    session.add(obj)
+async def add(session: AsyncSession, *objs: object) -> None:
+    session.add_all(list(objs))
     await session.flush()
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def lock(session: AsyncSession, obj: object) -> None:
+    """Reload a row under FOR UPDATE (PostgreSQL), so two concurrent requests that check and then
+    change the same person (dismissal, appointment) or candidate take turns. SQLite's BEGIN
+    IMMEDIATE already serialises writers."""
+    await session.refresh(obj, with_for_update=True)
 
 
 async def people_in(

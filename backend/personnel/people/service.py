@@ -1,5 +1,6 @@
 """Use cases of agencies and people: login, the caller's record, creating and reading people within
-one's jurisdiction. Raises domain errors; knows nothing of HTTP."""
+one's jurisdiction, and loading a person for the other personnel use cases (`person_for_write`,
+`person_for_staff_read`). Raises domain errors; knows nothing of HTTP."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from backend.guards.access import (
     may_see_id_number,
     require_may_read_person,
     require_role,
+    require_visible,
     require_writable,
 )
-from backend.personnel import repository
 from backend.personnel.models import Agency, Person
-from backend.personnel.schemas import AgencyRead, EnforcementCertificate, PersonCreate, PersonRead
+from backend.personnel.people import repository
+from backend.personnel.people.schemas import AgencyRead, EnforcementCertificate, PersonCreate, PersonRead
+
+#: Agency staff: the personnel office and the agency's leadership.
+STAFF = ("hr_admin", "agency_admin")
 
 
 def agency_read(agency: Agency) -> AgencyRead:
@@ -171,3 +176,28 @@ async def get_person(session: AsyncSession, principal: Principal, person_id: uui
     person, agency = found
     require_may_read_person(principal, person.id, agency.path)
     return person_read(person, agency, principal)
+
+
+async def person_for_write(session: AsyncSession, principal: Principal, person_id: uuid.UUID,
+                           *roles: str) -> tuple[Person, Agency]:
+    """The person, when the caller has one of `roles` at the person's agency or above (403 else)."""
+    require_role(principal, *roles)
+    found = await repository.person_with_agency(session, person_id)
+    if found is None:
+        raise NotFound("No such person", "未找到该人员")
+    require_writable(principal, found[1].path)
+    return found
+
+
+async def person_for_staff_read(session: AsyncSession, principal: Principal,
+                                person_id: uuid.UUID) -> tuple[Person, Agency]:
+    """The person's file: the person themself, or agency staff of the person's agency or above.
+    Someone outside the jurisdiction gets 404, a colleague without a staff role 403."""
+    found = await repository.person_with_agency(session, person_id)
+    if found is None:
+        raise NotFound("No such person", "未找到该人员")
+    if principal.person_id == person_id:
+        return found
+    require_visible(principal, found[1].path, "person")
+    require_role(principal, *STAFF)
+    return found

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
-from backend.core.errors import Conflict, Unprocessable, validation_error
+from backend.core.errors import Conflict, validation_error
 from backend.guards.access import require_role, require_writable
-from backend.guards.dispatch import require_upper_level
-from backend.personnel import lifecycle_repository as repo
-from backend.personnel import repository as people_repo
-from backend.personnel.lifecycle_schemas import DispatchCreate, DispatchRead
-from backend.personnel.lifecycle_service import STAFF
+from backend.guards.dispatch import require_dispatchable, require_upper_level
+from backend.personnel.dispatch import repository as repo
+from backend.personnel.dispatch.schemas import DispatchCreate, DispatchRead
 from backend.personnel.models import Dispatch
+from backend.personnel.people import repository as people_repo
+from backend.personnel.people.service import STAFF
 
 
 def dispatch_read(d: Dispatch, from_agency_code: str) -> DispatchRead:
@@ -33,9 +33,7 @@ async def create_dispatch(session: AsyncSession, principal: Principal, data: Dis
     if found is None:
         raise validation_error("person_id", "unknown", "no such person", "人员不存在")
     person, home = found
-    if person.role != "technical_inspector":
-        raise Unprocessable("Only technical inspectors are dispatched (Art. 16)", "只有技术检查员可被调用（第十六条）",
-                            code="NOT_AN_INSPECTOR", article="16")
+    require_dispatchable(person.role)
     to_agency = await people_repo.get_agency(session, data.to_agency_code)
     if to_agency is None:
         raise validation_error("to_agency_code", "unknown", "no such agency", "机关代码不存在")
@@ -51,7 +49,7 @@ async def create_dispatch(session: AsyncSession, principal: Principal, data: Dis
                        "该期间已有调用至该机关的记录", code="DISPATCH_EXISTS")
     d = Dispatch(id=data.id or uuid.uuid4(), person_id=person.id, to_agency_code=to_agency.code,
                  start_date=data.start_date, end_date=data.end_date, created_by=principal.person_id, created_at=now)
-    await repo.add(session, d)
+    await people_repo.add(session, d)
     await record(session, actor=principal.actor, action="dispatch.created", subject=f"person:{person.id}",
                  data={"dispatch_id": str(d.id), "from_agency_code": home.code, "to_agency_code": to_agency.code,
                        "start_date": d.start_date.isoformat(), "end_date": d.end_date.isoformat()}, at=now)

@@ -1,0 +1,1 @@
+"""Art. 16 dispatch: an upper-level agency borrows a lower-level agency's technical inspector."""

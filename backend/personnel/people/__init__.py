@@ -1,0 +1,1 @@
+"""Agencies, people and login: the tree of agencies, the people registered in it, tokens."""

@@ -1,0 +1,1 @@
+"""Exam recruitments (Art. 6): candidates, scores, the ranking and back-filled withdrawals."""

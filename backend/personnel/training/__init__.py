@@ -1,0 +1,1 @@
+"""Trainings and the yearly training report (Art. 14)."""
