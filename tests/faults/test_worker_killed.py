@@ -116,8 +116,9 @@ class Client:
 def test_worker_killed_mid_load_each_write_once(db_url: str, keys_dir: Path, tmp_path: Path) -> None:
     # The keys that signed the template database's audit checkpoints, so that `audit verify`
     # can check the whole log.
+    # Only the keys: other tests of this worker may have left their own audit witness beside them.
     data_dir = tmp_path / "data"
-    shutil.copytree(keys_dir, data_dir)
+    shutil.copytree(keys_dir / "keys", data_dir / "keys")
     env = {"FIELDCHECK_DATABASE_URL": db_url, "FIELDCHECK_DATA_DIR": str(data_dir), "FIELDCHECK_DEMO": "1"}
     server = Server(env, tmp_path / "server.log", workers=2)
     server.start()
