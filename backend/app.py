@@ -83,6 +83,9 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def route_handlers() -> list[Any]:
+    # The controllers are imported when an app is built, not with this module: they bring in the
+    # PDF, imaging and web stacks (about 0.7 s), which a process that only imports `backend.app`
+    # (test collection, `fieldcheck` commands other than serve) does not need. No cycle hides here.
     from backend.credentials.controllers import ROUTES as credentials
     from backend.documents_pdf.controllers import ROUTES as documents_pdf
     from backend.evidence.controllers import ROUTES as evidence

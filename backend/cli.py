@@ -1,4 +1,8 @@
-"""The `fieldcheck` command: serve, db upgrade, seed --demo, keys rotate, audit verify."""
+"""The `fieldcheck` command: serve, db upgrade, seed --demo, keys rotate, audit verify.
+
+Each command imports what it uses inside its own function, so that a short command run by cron
+(`expire-terms`, `overdue`) or `--help` does not load what the others need (uvicorn, the seed, the
+audit verifier, the migrations). No cycle hides behind these imports."""
 
 from __future__ import annotations
 

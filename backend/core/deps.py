@@ -1,5 +1,6 @@
 """Request-scoped dependencies every domain uses: the database session (one per request, committed
-on success and rolled back otherwise), the clock, the settings and the key rings."""
+on success and rolled back otherwise), the clock, the settings, the key rings, and the `ctx` of
+command handlers (core/commands.py::Ctx)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.auth import Principal
 from backend.core.clock import Clock
+from backend.core.commands import Ctx
 from backend.core.signing import Keys
 from backend.settings import Settings
 
@@ -47,6 +51,17 @@ def provide_settings(state: State) -> Settings:
 def provide_keys(state: State) -> Keys:
     keys: Keys = state["keys"]
     return keys
+
+
+async def provide_ctx(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal, clock: Clock,
+                      signing_keys: Keys, settings: Settings) -> Ctx:
+    """Litestar dependency `ctx` for the controllers of commands."""
+    return Ctx(session=session, principal=principal, clock=clock, keys=signing_keys, settings=settings,
+               idempotency_key=request.headers.get("idempotency-key"))
+
+
+#: Controllers of commands declare `dependencies = COMMAND_DEPENDENCIES` and take `ctx: Ctx`.
+COMMAND_DEPENDENCIES = {"ctx": Provide(provide_ctx)}
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

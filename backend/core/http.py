@@ -1,7 +1,6 @@
 """HTTP edge: the error body of API.md for every non-2xx response, request ids, JSON body limits.
 Services never see Litestar; controllers call these helpers. Cursor pagination lives in
-core/pagination (no Litestar); its helpers are re-exported here for the controllers that still
-import them from this module."""
+core/pagination (no Litestar)."""
 
 from __future__ import annotations
 
@@ -26,13 +25,6 @@ from sqlalchemy.exc import StatementError
 
 from backend.core.availability import database_unavailable, is_database_unavailable
 from backend.core.errors import BadRequest, DomainError
-from backend.core.pagination import (  # noqa: F401  re-exported, see the module docstring
-    clamp_limit,
-    decode_cursor,
-    encode_cursor,
-    encode_time_cursor,
-    time_cursor,
-)
 
 log = logging.getLogger("fieldcheck.http")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec.inspect as mi
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.spec import (
@@ -19,6 +20,8 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.openapi.spec.enums import OpenAPIType
+
+from backend.core.times import ApiStruct
 
 BEARER = "bearerAuth"
 ERROR_SCHEMA = "ErrorBody"
@@ -90,8 +93,6 @@ FIELD_EXAMPLES: dict[str, Any] = {
 
 
 def _struct_classes() -> dict[str, type]:
-    from backend.core.times import ApiStruct
-
     found: dict[str, type] = {}
     todo: list[type] = [ApiStruct]
     while todo:
@@ -129,8 +130,6 @@ def _tighten(schema: Any, *, shapes: bool) -> None:
 def _bounds_from_struct(cls: type, schema: Schema) -> None:
     """Constraints the generator drops: a bound of 0 (`ge=0` is falsy, so it never reaches the
     document) and the allowed keys of a dict keyed by a Literal (`consents`)."""
-    import msgspec.inspect as mi
-
     info = mi.type_info(cls)
     if not isinstance(info, mi.StructType):
         return
@@ -168,7 +167,7 @@ def _tighten_components(schemas: dict[str, Any]) -> None:
 
 
 def needs_token(handler: Any) -> bool:
-    # `ctx` (backend/core/commands.py) carries the caller's principal for command handlers.
+    # `ctx` (backend/core/deps.py::provide_ctx) carries the caller's principal for command handlers.
     params = handler.parsed_fn_signature.parameters
     return "principal" in params or "ctx" in params
 

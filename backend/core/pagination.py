@@ -91,6 +91,27 @@ def time_cursor(value: dict[str, Any] | None) -> TimeKey | None:
         raise invalid_cursor() from exc
 
 
+def parse_cursor(cursor: str | None, read: Callable[[dict[str, Any]], T]) -> T | None:
+    """The position a `cursor` query parameter names, as `read` takes it out of the decoded
+    values (None for the first page). Whatever `read` refuses (a missing key, a value of the wrong
+    type or form) is 400 INVALID_CURSOR: lists whose order is not (time, id) use this."""
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    try:
+        return read(value)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise invalid_cursor() from exc
+
+
+def of_type(value: object, kind: type[T]) -> T:
+    """`value` when it is a `kind` (a bool is not taken for an int), else TypeError: for the
+    readers given to `parse_cursor`."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}")
+    return value
+
+
 def parse_time_cursor(cursor: str | None) -> TimeKey | None:
     """`decode_cursor` and `time_cursor` in one: the position a `cursor` query parameter names."""
     return time_cursor(decode_cursor(cursor))
@@ -111,10 +132,11 @@ def clamp_limit(limit: int | None) -> int:
     return limit
 
 
-def keyset_after(at: Column[Any], row_id: Column[Any], position: TimeKey, *,
+def keyset_after(at: Column[Any], row_id: Column[Any], position: tuple[Any, uuid.UUID], *,
                  descending: bool = True) -> ColumnElement[bool]:
     """Rows that come after `position` in the order (`at`, `row_id`), newest first unless
-    `descending` is off. Order the query by the same two columns in the same direction."""
+    `descending` is off. Order the query by the same two columns in the same direction. `at` is
+    usually a timestamp; any ordered column works (a dispatch's start date)."""
     if descending:
         return or_(at < position[0], and_(at == position[0], row_id < position[1]))
     return or_(at > position[0], and_(at == position[0], row_id > position[1]))

@@ -23,10 +23,9 @@ from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
 from backend.core.errors import BadRequest
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor
+from backend.core.pagination import clamp_limit, parse_cursor, parse_time_cursor
 from backend.core.signing import Keys
 from backend.evidence import service
-from backend.evidence.models import CustodyEvent, Evidence
 from backend.evidence.schemas import CustodyPage, EvidencePage, EvidenceRead, EvidenceReceipt, Jwks
 from backend.evidence.service import Authorize, ClientInfo
 from backend.evidence.storage import EvidenceStore
@@ -218,33 +217,17 @@ class EvidenceController(Controller):
     @get("/{evidence_id:uuid}/custody", description="Every upload, read and export of the photo, oldest first.")
     async def custody(self, evidence_id: uuid.UUID, session: AsyncSession, principal: Principal,
                       limit: int | None = None, cursor: str | None = None) -> CustodyPage:
-        after = decode_cursor(cursor)
-        after_seq: int | None = None
-        if after is not None:
-            seq = after.get("seq")
-            if not isinstance(seq, int):
-                raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-            after_seq = seq
-        evidence, rows, more = await service.custody_page(session, principal, evidence_id, after_seq=after_seq,
-                                                          limit=clamp_limit(limit))
-        return custody_response(evidence, rows, more)
+        return await service.custody_page(session, principal, evidence_id,
+                                          after_seq=parse_cursor(cursor, service.custody_cursor),
+                                          limit=clamp_limit(limit))
 
 
 async def evidence_page(session: AsyncSession, principal: Principal, owner_kind: str, owner_id: uuid.UUID, *,
                         near: tuple[float, float, float] | None, cursor: str | None,
                         limit: int | None) -> EvidencePage:
-    """One page of an owner's photos (GET .../evidence of any owner), its cursor encoded."""
-    rows, more = await service.list_evidence(session, principal, owner_kind, owner_id, near=near,
-                                             after=service.parse_list_cursor(decode_cursor(cursor)),
-                                             limit=clamp_limit(limit))
-    nxt = encode_cursor({"at": rows[-1].received_at.isoformat(), "id": str(rows[-1].id)}) if more and rows else None
-    return EvidencePage(items=[service.evidence_read(e) for e in rows], next_cursor=nxt)
-
-
-def custody_response(evidence: Evidence, rows: list[CustodyEvent], more: bool) -> CustodyPage:
-    return CustodyPage(evidence_id=evidence.id, sha256=evidence.sha256,
-                       items=[service.custody_read(c) for c in rows],
-                       next_cursor=encode_cursor({"seq": rows[-1].seq}) if more and rows else None)
+    """One page of an owner's photos (GET .../evidence of any owner)."""
+    return await service.list_evidence(session, principal, owner_kind, owner_id, near=near,
+                                       after=parse_time_cursor(cursor), limit=clamp_limit(limit))
 
 
 def _b64(raw: bytes) -> str:

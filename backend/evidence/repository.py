@@ -10,23 +10,19 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geography
-from geoalchemy2.elements import WKTElement
-from sqlalchemy import and_, cast, delete, func, insert, or_, select, text
+from sqlalchemy import and_, cast, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from backend.core.db import dialect_name
+from backend.core.db import dialect_name, point
+from backend.core.pagination import TimeKey, keyset_after
 from backend.evidence.models import Blob, BlobChunk, CustodyEvent, Evidence
 
 #: Metres per degree of latitude (upper bound over the ellipsoid, rounded up): the SpatiaLite
 #: search frame must cover the circle, never cut it.
 _M_PER_DEG = 110_500.0
-
-
-def point(lon: float, lat: float) -> WKTElement:
-    return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
 
 
 def point_expr(session: AsyncSession, lon: float, lat: float) -> ColumnElement[Any]:
@@ -118,14 +114,13 @@ def near_filter(session: AsyncSession, lon: float, lat: float, within_m: float) 
 
 
 def list_query(session: AsyncSession, owner_kind: str, owner_id: uuid.UUID, *,
-               near: tuple[float, float, float] | None, after: tuple[datetime, uuid.UUID] | None,
+               near: tuple[float, float, float] | None, after: TimeKey | None,
                limit: int | None) -> Any:
     query = select(Evidence).where(Evidence.owner_kind == owner_kind, Evidence.owner_id == owner_id)
     if near is not None:
         query = query.where(near_filter(session, *near))
     if after is not None:
-        query = query.where(or_(Evidence.received_at > after[0],
-                                and_(Evidence.received_at == after[0], Evidence.id > after[1])))
+        query = query.where(keyset_after(Evidence.received_at, Evidence.id, after, descending=False))
     query = query.order_by(Evidence.received_at, Evidence.id)
     if limit is not None:
         query = query.limit(limit)
@@ -133,7 +128,7 @@ def list_query(session: AsyncSession, owner_kind: str, owner_id: uuid.UUID, *,
 
 
 async def list_for_owner(session: AsyncSession, owner_kind: str, owner_id: uuid.UUID, *,
-                         near: tuple[float, float, float] | None, after: tuple[datetime, uuid.UUID] | None,
+                         near: tuple[float, float, float] | None, after: TimeKey | None,
                          limit: int | None) -> Sequence[Evidence]:
     query = list_query(session, owner_kind, owner_id, near=near, after=after, limit=limit)
     return (await session.execute(query)).scalars().all()

@@ -10,14 +10,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 
-class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class ExifRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class ExifRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     #: What the camera wrote, reported as found: not held to the input time range.
     _check_time_range: ClassVar[bool] = False
 
@@ -32,14 +29,14 @@ class ExifRead(Struct, kw_only=True, forbid_unknown_fields=True):
     software: str | None
 
 
-class LocationRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class LocationRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     lon: float
     lat: float
     #: exif (the photo's own GPS tag) | device (the position the phone reported)
     source: str
 
 
-class DevicePositionRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class DevicePositionRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """The position the phone reported with the upload, in WGS84 (converted if it was GCJ-02)."""
 
     lon: float
@@ -49,7 +46,7 @@ class DevicePositionRead(Struct, kw_only=True, forbid_unknown_fields=True):
     accuracy_m: float | None
 
 
-class ChecksRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class ChecksRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """The numbers behind `flags`."""
 
     #: Distance allowed from the site: radius_m + min(accuracy_m, 100) (0 when accuracy_m is absent).
@@ -62,7 +59,7 @@ class ChecksRead(Struct, kw_only=True, forbid_unknown_fields=True):
     window_end: datetime | None
 
 
-class EvidenceRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class EvidenceRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     sha256: str
     size: int
@@ -94,12 +91,11 @@ class EvidenceRead(Struct, kw_only=True, forbid_unknown_fields=True):
     receipt: str
 
 
-class EvidencePage(Struct, kw_only=True, forbid_unknown_fields=True):
+class EvidencePage(Page[EvidenceRead], kw_only=True, forbid_unknown_fields=True):
     items: list[EvidenceRead]
-    next_cursor: str | None
 
 
-class CustodyEventRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class CustodyEventRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     seq: int
     #: upload | duplicate_upload | read_original | read_thumbnail | export
     action: str
@@ -111,14 +107,17 @@ class CustodyEventRead(Struct, kw_only=True, forbid_unknown_fields=True):
     detail: dict[str, Any]
 
 
-class CustodyPage(Struct, kw_only=True, forbid_unknown_fields=True):
+class CustodyPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+    """A page of the custody log, headed by the photo it belongs to. Not a `Page` subclass: that
+    would put `items` and `next_cursor` before the photo's fields on the wire."""
+
     evidence_id: uuid.UUID
     sha256: str
     items: list[CustodyEventRead]
     next_cursor: str | None
 
 
-class EvidenceReceipt(Struct, kw_only=True, forbid_unknown_fields=True):
+class EvidenceReceipt(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     evidence_id: uuid.UUID
     sha256: str
     receipt: str
@@ -126,11 +125,11 @@ class EvidenceReceipt(Struct, kw_only=True, forbid_unknown_fields=True):
     audit: dict[str, Any] | None
 
 
-class Jwks(Struct, kw_only=True, forbid_unknown_fields=True):
+class Jwks(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     keys: list[dict[str, Any]]
 
 
-class EvidenceDeclare(Struct, kw_only=True, forbid_unknown_fields=True):
+class EvidenceDeclare(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """A photo taken offline, as an op of /sync (`POST /api/v1/inspections/{id}/evidence` with a JSON
     body): what the phone knows of it. The file follows as the usual multipart upload with
     `Idempotency-Key: op:<op_id>`, before or after this op."""
@@ -145,7 +144,7 @@ class EvidenceDeclare(Struct, kw_only=True, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
-class EvidenceDeclared(Struct, kw_only=True, forbid_unknown_fields=True):
+class EvidenceDeclared(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """The answer (202) to a photo's metadata op while its file has not arrived: the id the
     evidence will have (later ops may name it by `$op:<op_id>`)."""
 

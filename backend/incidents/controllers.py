@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
-from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
+from backend.core.commands import Ctx
+from backend.core.deps import COMMAND_DEPENDENCIES
 from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create, outcome_response
 from backend.core.signing import Keys

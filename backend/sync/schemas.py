@@ -11,11 +11,7 @@ import msgspec
 from backend.core.times import ApiStruct
 
 
-class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class SyncOpIn(Struct, kw_only=True, forbid_unknown_fields=True):
+class SyncOpIn(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     """One request the phone made while offline, replayed as if sent directly."""
 
     op_id: uuid.UUID
@@ -30,12 +26,12 @@ class SyncOpIn(Struct, kw_only=True, forbid_unknown_fields=True):
     recorded_at: datetime
 
 
-class SyncRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class SyncRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     ops: list[SyncOpIn]
 
 
-class SyncResult(Struct, kw_only=True, forbid_unknown_fields=True):
+class SyncResult(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     op_id: uuid.UUID
     #: What the direct call answered (201, 200, 403, 409, ...); the first answer again on a replay.
     status: int
@@ -45,11 +41,11 @@ class SyncResult(Struct, kw_only=True, forbid_unknown_fields=True):
     replayed: bool
 
 
-class SyncResponse(Struct, kw_only=True, forbid_unknown_fields=True):
+class SyncResponse(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     results: list[SyncResult]
 
 
-class SyncOpRead(Struct, kw_only=True, forbid_unknown_fields=True):
+class SyncOpRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     op_id: uuid.UUID
     #: applied: the answer is final; awaiting_upload: a photo's metadata op whose file has not
     #: arrived yet (upload it with Idempotency-Key: op:<op_id>). "pending" is no longer used.

@@ -19,6 +19,8 @@ from backend.core.pagination import (
     encode_cursor,
     encode_time_cursor,
     keyset_after,
+    of_type,
+    parse_cursor,
     parse_time_cursor,
 )
 from backend.core.times import ApiStruct
@@ -61,6 +63,30 @@ def test_bad_cursor_is_invalid_cursor(cursor: str) -> None:
 
 def test_other_cursor_shapes_decode_as_dicts() -> None:
     assert decode_cursor(encode_cursor({"seq": 12})) == {"seq": 12}
+
+
+def _seq(value: dict[str, object]) -> int:
+    return of_type(value["seq"], int)
+
+
+def test_parse_cursor_reads_other_shapes() -> None:
+    assert parse_cursor(encode_cursor({"seq": 12}), _seq) == 12
+    assert parse_cursor(None, _seq) is None
+    assert parse_cursor("", _seq) is None
+
+
+@pytest.mark.parametrize("cursor", [
+    "%%%not-base64",
+    _raw([12]),
+    _raw({}),                       # no key: KeyError
+    _raw({"seq": "12"}),            # wrong type: TypeError
+    _raw({"seq": True}),            # a bool is not an int
+    _raw({"seq": None}),
+])
+def test_parse_cursor_refuses_what_its_reader_refuses(cursor: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_cursor(cursor, _seq)
+    assert (refused.value.code, refused.value.http_status) == ("INVALID_CURSOR", 400)
 
 
 @pytest.mark.parametrize(("limit", "size"), [(None, 50), (1, 1), (500, 500)])

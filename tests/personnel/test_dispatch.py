@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from backend.core.pagination import encode_cursor
 from backend.guards.dispatch import dispatch_covers
 from backend.personnel.dispatch.repository import covering_clause
 from backend.personnel.dispatch.service import dispatched_to
@@ -104,7 +105,9 @@ async def test_dispatch_refusals(client, token_for):
     malformed = await client.post("/api/v1/dispatches", content=b'{"person_id": ', headers={
         **ln, "Content-Type": "application/json"})
     assert malformed.status_code == 400
-    assert (await client.get("/api/v1/dispatches?cursor=zzz", headers=ln)).status_code == 400
+    for cursor in ("zzz", encode_cursor({"d": "2027-13-01", "id": str(uuid.uuid4())}), encode_cursor({"d": "2027-01-01"})):
+        r = await client.get(f"/api/v1/dispatches?cursor={cursor}", headers=ln)
+        assert (r.status_code, r.json()["code"]) == (400, "INVALID_CURSOR"), cursor
     assert (await client.get("/api/v1/dispatches?person_id=nope", headers=ln)).status_code in (400, 422)
 
 

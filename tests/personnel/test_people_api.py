@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from backend.core.checksums import make_id_number
+from backend.core.pagination import encode_cursor
 from backend.seed import load_fixture
 
 pytestmark = pytest.mark.db
@@ -199,6 +200,23 @@ async def test_agencies(client, token_for):
     assert one.status_code == 200 and one.json()["parent_code"] == "210000"
     missing = await client.get("/api/v1/agencies/999999", headers=token_for("sy.officer1"))
     assert missing.status_code == 404
+
+
+async def test_agencies_paginate_by_code(client, token_for):
+    ln = token_for("ln.hr")
+    every = [a["code"] for a in (await client.get("/api/v1/agencies?limit=500", headers=ln)).json()["items"]]
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = (await client.get(f"/api/v1/agencies?limit=2&cursor={cursor}", headers=ln)).json()
+        seen += [a["code"] for a in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    assert seen == every == sorted(every)
+    for bad in ("@@@", encode_cursor({"code": 210100}), encode_cursor({"at": "x"})):
+        r = await client.get(f"/api/v1/agencies?cursor={bad}", headers=ln)
+        assert (r.status_code, r.json()["code"]) == (400, "INVALID_CURSOR"), bad
 
 
 async def test_demo_accounts_need_demo_mode(db_url, keys_dir, clock):

@@ -12,7 +12,7 @@ and handed over as a `ReceivedUpload`.
     housekeeping.py  sweeps of the photo store
 """
 
-from backend.evidence.service.custody import ClientInfo, custody_page, custody_read, custody_row
+from backend.evidence.service.custody import ClientInfo, custody_cursor, custody_page, custody_read, custody_row
 from backend.evidence.service.form import MAX_NOTE_CHARS, IntakeForm, ReceivedUpload, invalid_fields, parse_form
 from backend.evidence.service.housekeeping import sweep, sweep_temp_once
 from backend.evidence.service.intake import (
@@ -42,7 +42,6 @@ from backend.evidence.service.reads import (
     get_evidence,
     list_evidence,
     open_original,
-    parse_list_cursor,
     parse_near,
     read_thumbnail,
 )
@@ -51,9 +50,8 @@ from backend.evidence.service.receipts import make_receipt, verify_receipt
 __all__ = [
     "FLAG_ORDER", "MAX_ACCURACY_ALLOWANCE_M", "MAX_EXPORT", "MAX_NOTE_CHARS", "MAX_WITHIN_M", "POSITION_MISMATCH_M",
     "TIME_TOLERANCE", "Authorize", "ClientInfo", "IntakeForm", "Owner", "ReceivedUpload", "VisibilityCheck",
-    "count_for_inspection", "custody_page", "custody_read", "custody_row", "evidence_read", "exif_time_utc",
-    "export_geojson", "get_evidence", "inspection_owner", "inspection_visible", "intake_photo", "invalid_fields",
-    "list_evidence", "load_visible", "make_receipt", "open_original", "parse_form", "parse_list_cursor",
-    "parse_near", "read_thumbnail", "register_owner_kind", "require_owner_visible", "sweep", "sweep_temp_once",
-    "verify_receipt",
+    "count_for_inspection", "custody_cursor", "custody_page", "custody_read", "custody_row", "evidence_read",
+    "exif_time_utc", "export_geojson", "get_evidence", "inspection_owner", "inspection_visible", "intake_photo",
+    "invalid_fields", "list_evidence", "load_visible", "make_receipt", "open_original", "parse_form", "parse_near",
+    "read_thumbnail", "register_owner_kind", "require_owner_visible", "sweep", "sweep_temp_once", "verify_receipt",
 ]

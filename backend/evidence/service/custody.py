@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
+from backend.core.pagination import Page, encode_cursor, of_type
 from backend.evidence import repository
-from backend.evidence.models import CustodyEvent, Evidence
-from backend.evidence.schemas import CustodyEventRead
+from backend.evidence.models import CustodyEvent
+from backend.evidence.schemas import CustodyEventRead, CustodyPage
 from backend.evidence.service.owners import load_visible
 
 
@@ -39,9 +40,15 @@ def custody_read(c: CustodyEvent) -> CustodyEventRead:
                             client_address=c.client_address, user_agent=c.user_agent, detail=dict(c.detail or {}))
 
 
+def custody_cursor(value: dict[str, Any]) -> int:
+    """The position inside a decoded `{"seq"}` cursor (for core/pagination.parse_cursor)."""
+    return of_type(value["seq"], int)
+
+
 async def custody_page(session: AsyncSession, principal: Principal, evidence_id: uuid.UUID, *,
-                       after_seq: int | None, limit: int) -> tuple[Evidence, list[CustodyEvent], bool]:
-    """The photo, up to `limit` custody rows after `after_seq`, and whether more follow."""
+                       after_seq: int | None, limit: int) -> CustodyPage:
+    """Up to `limit` rows of the photo's custody log after `after_seq`, oldest first."""
     evidence = await load_visible(session, principal, evidence_id)
-    rows = list(await repository.custody(session, evidence.id, after_seq, limit + 1))
-    return evidence, rows[:limit], len(rows) > limit
+    rows = await repository.custody(session, evidence.id, after_seq, limit + 1)
+    page = Page[CustodyEventRead].of(rows, limit, item=custody_read, key=lambda c: encode_cursor({"seq": c.seq}))
+    return CustodyPage(evidence_id=evidence.id, sha256=evidence.sha256, items=page.items, next_cursor=page.next_cursor)

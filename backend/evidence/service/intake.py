@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ, iso_utc
+from backend.core.db import point
 from backend.core.errors import Conflict, Unprocessable, UnsupportedMediaType
 from backend.core.idempotency import Outcome, keys_for, request_fingerprint, run_idempotent
 from backend.core.signing import Keys
@@ -231,7 +232,7 @@ async def _record(session: AsyncSession, keys: Keys, settings: Settings, *, owne
         exif_make=exif.make, exif_model=exif.model, exif_software=exif.software,
         device_lon=form.device[0] if form.device else None, device_lat=form.device[1] if form.device else None,
         device_crs=form.crs if form.device else None, accuracy_m=form.accuracy_m,
-        location=repository.point(*location) if location else None,
+        location=point(*location) if location else None,
         location_lon=location[0] if location else None, location_lat=location[1] if location else None,
         location_source=source, distance_to_site_m=distance_site, exif_device_distance_m=exif_device,
         flags=ordered,

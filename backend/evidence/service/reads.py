@@ -16,14 +16,15 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
-from backend.core.errors import BadRequest, DomainError, Unprocessable
+from backend.core.errors import DomainError, Unprocessable
 from backend.core.geo import to_wgs84
-from backend.core.times import cursor_instant
+from backend.core.pagination import TimeKey, encode_time_cursor
 from backend.evidence import blobs, repository
 from backend.evidence.models import Evidence
 from backend.evidence.schemas import (
     ChecksRead,
     DevicePositionRead,
+    EvidencePage,
     EvidenceRead,
     ExifRead,
     LocationRead,
@@ -135,24 +136,13 @@ def parse_near(near_lon: float | None, near_lat: float | None, within_m: float |
     return lon, lat, within_m
 
 
-def parse_list_cursor(value: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
-    if value is None:
-        return None
-    try:
-        return cursor_instant(value["at"]), uuid.UUID(str(value["id"]))
-    except (KeyError, ValueError, TypeError):
-        raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR") from None
-
-
 async def list_evidence(session: AsyncSession, principal: Principal, owner_kind: str, owner_id: uuid.UUID, *,
-                        near: tuple[float, float, float] | None, after: tuple[datetime, uuid.UUID] | None,
-                        limit: int) -> tuple[list[Evidence], bool]:
-    """Up to `limit` of the owner's photos after `after` (received_at, id), oldest first, and
-    whether more follow."""
+                        near: tuple[float, float, float] | None, after: TimeKey | None,
+                        limit: int) -> EvidencePage:
+    """Up to `limit` of the owner's photos after `after` (received_at, id), oldest first."""
     await require_owner_visible(session, principal, owner_kind, owner_id)
-    rows = list(await repository.list_for_owner(session, owner_kind, owner_id, near=near, after=after,
-                                                limit=limit + 1))
-    return rows[:limit], len(rows) > limit
+    rows = await repository.list_for_owner(session, owner_kind, owner_id, near=near, after=after, limit=limit + 1)
+    return EvidencePage.of(rows, limit, item=evidence_read, key=lambda e: encode_time_cursor(e.received_at, e.id))
 
 
 async def export_geojson(session: AsyncSession, principal: Principal, owner_kind: str, owner_id: uuid.UUID, *,

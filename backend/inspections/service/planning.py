@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.checksums import validate_credit_code
+from backend.core.db import point
 from backend.core.errors import (
     NotFound,
 )
@@ -66,7 +67,7 @@ async def create_inspection(session: AsyncSession, principal: Principal, data: I
     require_team_eligible(data.classification, team_ids, known, principal.agency_code, dispatches)
     inspection = Inspection(
         id=data.id or uuid.uuid4(), kind=data.kind, enterprise_name=data.enterprise.name,
-        enterprise_credit_code=credit_code, site=repository.point(lon, lat), site_lon=lon, site_lat=lat,
+        enterprise_credit_code=credit_code, site=point(lon, lat), site_lon=lon, site_lat=lat,
         site_radius_m=data.site.radius_m, site_address=data.site.address, planned_at=planned_at,
         classification=data.classification, status=PLANNED, agency_code=principal.agency_code,
         created_by=principal.person_id, created_at=now, updated_at=now,
@@ -159,7 +160,7 @@ async def add_finding(session: AsyncSession, principal: Principal, inspection_id
         lon, lat = wgs84(data.position)
     row = Finding(id=data.id or uuid.uuid4(), inspection_id=inspection_id, description=data.description,
                   hazard_level=data.hazard_level,
-                  position=repository.point(lon, lat) if lon is not None and lat is not None else None,
+                  position=point(lon, lat) if lon is not None and lat is not None else None,
                   lon=lon, lat=lat, accuracy_m=data.position.accuracy_m if data.position else None,
                   created_by=principal.person_id, created_at=now)
     await repository.add(session, row)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal
 from backend.core.clock import Clock
 from backend.core.deps import client_address
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
+from backend.core.pagination import clamp_limit, parse_time_cursor
 from backend.core.responses import idempotent_create
 from backend.personnel.dismissal import service
 from backend.personnel.dismissal.schemas import (
@@ -57,10 +57,7 @@ class PublicDismissalController(Controller):
                     cursor: str | None = None) -> PublicDismissalPage:
         await request.app.state["public_limiter"].hit(client_address(request))
         size = clamp_limit(limit)
-        after = time_cursor(decode_cursor(cursor))
-        items, nxt = await service.public_dismissals(session, after=after, limit=size)
-        token = encode_cursor({"at": nxt[0].isoformat(), "id": str(nxt[1])}) if nxt else None
-        return PublicDismissalPage(items=items, next_cursor=token)
+        return await service.public_dismissals(session, after=parse_time_cursor(cursor), limit=size)
 
 
 class MisconductController(Controller):

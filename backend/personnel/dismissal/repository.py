@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import TimeKey, keyset_after
+from backend.credentials.models import Credential
 from backend.personnel.models import Agency, Dismissal, EquipmentReturnItem, Misconduct, Person
 
 
@@ -38,7 +39,7 @@ async def checklist_item(session: AsyncSession, dismissal_id: uuid.UUID, item: s
     )).scalar_one_or_none()
 
 
-async def public_dismissals(session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None,
+async def public_dismissals(session: AsyncSession, *, after: TimeKey | None,
                             limit: int) -> Sequence[tuple[Dismissal, Person, Agency]]:
     """Newest notice first."""
     query = (
@@ -47,17 +48,13 @@ async def public_dismissals(session: AsyncSession, *, after: tuple[datetime, uui
         .join(Agency, Agency.code == Dismissal.agency_code)
     )
     if after is not None:
-        query = query.where(or_(Dismissal.published_at < after[0],
-                                and_(Dismissal.published_at == after[0], Dismissal.id < after[1])))
+        query = query.where(keyset_after(Dismissal.published_at, Dismissal.id, after))
     query = query.order_by(Dismissal.published_at.desc(), Dismissal.id.desc()).limit(limit)
     return [(r[0], r[1], r[2]) for r in (await session.execute(query)).all()]
 
 
 async def credential_numbers(session: AsyncSession, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """The credential numbers each person holds or held (any status), for public notices."""
-    # Imported here: the credentials domain depends on personnel, not the other way round.
-    from backend.credentials.models import Credential
-
     ids = list(person_ids)
     out: dict[uuid.UUID, list[str]] = defaultdict(list)
     if not ids:

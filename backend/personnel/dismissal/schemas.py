@@ -9,6 +9,7 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 DismissalReason = Literal["health", "non_performance", "discipline", "criminal", "term_expired", "other"]
@@ -85,9 +86,8 @@ class PublicDismissal(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     published_at: datetime
 
 
-class PublicDismissalPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class PublicDismissalPage(Page[PublicDismissal], kw_only=True, forbid_unknown_fields=True):
     items: list[PublicDismissal]
-    next_cursor: str | None
 
 
 class ExpiredTerm(ApiStruct, kw_only=True, forbid_unknown_fields=True):

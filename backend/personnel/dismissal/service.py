@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
+from backend.core.pagination import TimeKey, encode_time_cursor
+from backend.credentials.service import revoke_all_for_person
 from backend.guards import dismissal as rules
 from backend.guards.access import in_jurisdiction, require_role
 from backend.guards.dismissal import CHECKLIST_ITEMS
@@ -57,9 +59,6 @@ async def dismiss(session: AsyncSession, *, person: Person, reason: str, effecti
     person.status = "dismissed"
     person.updated_at = now
     await people_repo.flush(session)
-
-    # Imported here: credentials depends on personnel, not the other way round.
-    from backend.credentials.service import revoke_all_for_person
 
     revoked = await revoke_all_for_person(session, person.id, reason=f"dismissed: {reason}", actor=actor, now=now)
     dismissal = Dismissal(
@@ -143,22 +142,20 @@ async def tick_checklist(session: AsyncSession, principal: Principal, dismissal_
 
 
 
-async def public_dismissals(session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None,
-                            limit: int) -> tuple[list[PublicDismissal], tuple[datetime, uuid.UUID] | None]:
+async def public_dismissals(session: AsyncSession, *, after: TimeKey | None, limit: int) -> PublicDismissalPage:
     """Art. 25 部门公示: name, credential numbers, agency, date and reason category — never ID
-    numbers or phones. Newest first; the second value is the cursor of the next page."""
+    numbers or phones. Newest first."""
     rows = await repo.public_dismissals(session, after=after, limit=limit + 1)
-    page = rows[:limit]
-    numbers = await repo.credential_numbers(session, {p.id for _, p, _ in page})
-    items = [PublicDismissal(id=d.id, name=p.name, role=p.role, credential_numbers=numbers.get(p.id, []),
-                             agency_code=a.code, agency_name=a.name, effective_date=d.effective_date,
-                             reason=d.reason, published_at=d.published_at) for d, p, a in page]
-    nxt = (page[-1][0].published_at, page[-1][0].id) if len(rows) > limit else None
-    return items, nxt
+    numbers = await repo.credential_numbers(session, {p.id for _, p, _ in rows[:limit]})
 
+    def notice(row: tuple[Dismissal, Person, Agency]) -> PublicDismissal:
+        d, p, a = row
+        return PublicDismissal(id=d.id, name=p.name, role=p.role, credential_numbers=numbers.get(p.id, []),
+                               agency_code=a.code, agency_name=a.name, effective_date=d.effective_date,
+                               reason=d.reason, published_at=d.published_at)
 
-def public_page(items: list[PublicDismissal], nxt: str | None) -> PublicDismissalPage:
-    return PublicDismissalPage(items=items, next_cursor=nxt)
+    return PublicDismissalPage.of(rows, limit, item=notice,
+                                  key=lambda row: encode_time_cursor(row[0].published_at, row[0].id))
 
 
 # ------------------------------------------------------------------------------------- term expiry

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import keyset_after
 from backend.personnel.models import Agency, Dispatch, Person
 
 
@@ -27,8 +28,7 @@ async def dispatches_visible(session: AsyncSession, path_prefix: str, viewer_id:
     if person_id is not None:
         query = query.where(Dispatch.person_id == person_id)
     if after is not None:
-        query = query.where(or_(Dispatch.start_date < after[0],
-                                and_(Dispatch.start_date == after[0], Dispatch.id < after[1])))
+        query = query.where(keyset_after(Dispatch.start_date, Dispatch.id, after))
     query = query.order_by(Dispatch.start_date.desc(), Dispatch.id.desc()).limit(limit)
     return [(r[0], r[1]) for r in (await session.execute(query)).all()]
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 AgencyCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -32,6 +33,5 @@ class DispatchRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     created_at: datetime
 
 
-class DispatchPage(ApiStruct, kw_only=True, forbid_unknown_fields=True):
+class DispatchPage(Page[DispatchRead], kw_only=True, forbid_unknown_fields=True):
     items: list[DispatchRead]
-    next_cursor: str | None

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, validation_error
+from backend.core.pagination import encode_cursor
 from backend.guards.access import require_role, require_writable
 from backend.guards.dispatch import require_dispatchable, require_upper_level
 from backend.personnel.dispatch import repository as repo
-from backend.personnel.dispatch.schemas import DispatchCreate, DispatchRead
+from backend.personnel.dispatch.schemas import DispatchCreate, DispatchPage, DispatchRead
 from backend.personnel.models import Dispatch
 from backend.personnel.people import repository as people_repo
 from backend.personnel.people.service import STAFF
@@ -63,10 +65,20 @@ async def dispatched_to(session: AsyncSession, person_id: uuid.UUID, agency_code
     return await repo.dispatch_covering(session, person_id, agency_code, on)
 
 
+#: A dispatch's place in the list: its start date and id (the cursor `{"d", "id"}`).
+DispatchKey = tuple[date, uuid.UUID]
+
+
+def dispatch_cursor(value: dict[str, Any]) -> DispatchKey:
+    """The position inside a decoded `{"d", "id"}` cursor (for core/pagination.parse_cursor)."""
+    return date.fromisoformat(str(value["d"])), uuid.UUID(str(value["id"]))
+
+
 async def list_dispatches(session: AsyncSession, principal: Principal, person_id: uuid.UUID | None,
-                          after: tuple[date, uuid.UUID] | None, limit: int) -> tuple[list[DispatchRead], bool]:
+                          after: DispatchKey | None, limit: int) -> DispatchPage:
     """Dispatches the caller may see (their subtree's people, or to an agency of their subtree, or
-    their own), newest start first; the flag says whether another page follows."""
+    their own), newest start first."""
     rows = await repo.dispatches_visible(session, principal.agency_path, principal.person_id,
                                          person_id=person_id, after=after, limit=limit + 1)
-    return [dispatch_read(d, p.agency_code) for d, p in rows[:limit]], len(rows) > limit
+    return DispatchPage.of(rows, limit, item=lambda r: dispatch_read(r[0], r[1].agency_code),
+                           key=lambda r: encode_cursor({"d": r[0].start_date.isoformat(), "id": str(r[0].id)}))

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.auth import Principal, issue_access_token
 from backend.core.clock import Clock
 from backend.core.deps import client_address
-from backend.core.errors import BadRequest
-from backend.core.http import clamp_limit, decode_cursor, encode_cursor, time_cursor
+from backend.core.pagination import clamp_limit, parse_cursor, parse_time_cursor
 from backend.core.responses import idempotent_create
 from backend.core.signing import Keys
 from backend.guards.access import require_may_list_people
-from backend.personnel.people import repository, service
+from backend.personnel.people import service
 from backend.personnel.people.login_limits import limited_login
 from backend.personnel.people.schemas import (
     AgencyPage,
@@ -66,14 +65,8 @@ class AgencyController(Controller):
         cursor: str | None = None,
     ) -> AgencyPage:
         size = clamp_limit(limit)
-        after = decode_cursor(cursor)
-        if after is not None and not isinstance(after.get("code"), str):
-            raise BadRequest("Invalid cursor", "分页游标无效", code="INVALID_CURSOR")
-        rows = await repository.agencies_in(session, principal.agency_path, after["code"] if after else None,
-                                            size + 1)
-        items = [service.agency_read(a) for a in rows[:size]]
-        nxt = encode_cursor({"code": rows[size - 1].code}) if len(rows) > size else None
-        return AgencyPage(items=items, next_cursor=nxt)
+        after = parse_cursor(cursor, service.agency_cursor)
+        return await service.list_agencies(session, principal, after=after, limit=size)
 
     @get("/{code:str}")
     async def get_agency(self, code: str, session: AsyncSession, principal: Principal) -> AgencyRead:
@@ -108,15 +101,9 @@ class PeopleController(Controller):
     ) -> PersonPage:
         require_may_list_people(principal)
         size = clamp_limit(limit)
-        after = time_cursor(decode_cursor(cursor))
-        rows = await repository.people_in(session, principal.agency_path, role=role, agency_code=agency_code,
-                                          status=status, after=after, limit=size + 1)
-        items = [service.person_read(p, a, principal) for p, a in rows[:size]]
-        nxt = None
-        if len(rows) > size:
-            last = rows[size - 1][0]
-            nxt = encode_cursor({"at": last.created_at.isoformat(), "id": str(last.id)})
-        return PersonPage(items=items, next_cursor=nxt)
+        after = parse_time_cursor(cursor)
+        return await service.list_people(session, principal, role=role, agency_code=agency_code, status=status,
+                                         after=after, limit=size)
 
 
 ROUTES: list[Any] = [AuthController, AgencyController, PeopleController]

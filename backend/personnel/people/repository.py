@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import TimeKey, keyset_after
 from backend.personnel.models import Agency, Person
 
 
@@ -69,7 +69,7 @@ async def people_in(
     role: str | None,
     agency_code: str | None,
     status: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: TimeKey | None,
     limit: int,
 ) -> Sequence[tuple[Person, Agency]]:
     query = (
@@ -84,8 +84,6 @@ async def people_in(
     if status:
         query = query.where(Person.status == status)
     if after is not None:
-        query = query.where(
-            or_(Person.created_at > after[0], and_(Person.created_at == after[0], Person.id > after[1]))
-        )
+        query = query.where(keyset_after(Person.created_at, Person.id, after, descending=False))
     query = query.order_by(Person.created_at, Person.id).limit(limit)
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]

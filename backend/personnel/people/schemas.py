@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.pagination import Page
 from backend.core.times import ApiStruct
 
 Role = Literal["officer", "technical_inspector", "social_supervisor", "hr_admin", "agency_admin"]
@@ -17,16 +18,12 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-class Struct(ApiStruct, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class TokenRequest(Struct, kw_only=True):
+class TokenRequest(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(max_length=64)]
     password: Annotated[str, msgspec.Meta(max_length=256)]
 
 
-class TokenResponse(Struct, kw_only=True):
+class TokenResponse(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     access_token: str
     token_type: str
     expires_in: int
@@ -34,7 +31,7 @@ class TokenResponse(Struct, kw_only=True):
     role: str
 
 
-class AgencyRead(Struct, kw_only=True):
+class AgencyRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     code: str
     name: str
     name_en: str | None
@@ -42,12 +39,12 @@ class AgencyRead(Struct, kw_only=True):
     parent_code: str | None
 
 
-class EnforcementCertificate(Struct, kw_only=True):
+class EnforcementCertificate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     number: Annotated[str, msgspec.Meta(min_length=4, max_length=64)]
     valid_until: date
 
 
-class PersonCreate(Struct, kw_only=True):
+class PersonCreate(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     name: Name
     id_number: Annotated[str, msgspec.Meta(max_length=32)]
@@ -60,7 +57,7 @@ class PersonCreate(Struct, kw_only=True):
     enforcement_certificate: EnforcementCertificate | None = None
 
 
-class PersonRead(Struct, kw_only=True):
+class PersonRead(ApiStruct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     name: str
     id_number: str
@@ -75,11 +72,9 @@ class PersonRead(Struct, kw_only=True):
     created_at: datetime
 
 
-class PersonPage(Struct, kw_only=True):
+class PersonPage(Page[PersonRead], kw_only=True, forbid_unknown_fields=True):
     items: list[PersonRead]
-    next_cursor: str | None
 
 
-class AgencyPage(Struct, kw_only=True):
+class AgencyPage(Page[AgencyRead], kw_only=True, forbid_unknown_fields=True):
     items: list[AgencyRead]
-    next_cursor: str | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import anyio
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from backend.audit.service import record
 from backend.core.auth import Principal, hash_password, verify_password
 from backend.core.checksums import mask_id_number, validate_id_number
 from backend.core.errors import Conflict, NotFound, Unauthenticated, validation_error
+from backend.core.pagination import TimeKey, encode_cursor, encode_time_cursor, of_type
 from backend.guards.access import (
     may_see_id_number,
     require_may_read_person,
@@ -24,7 +26,14 @@ from backend.guards.access import (
 )
 from backend.personnel.models import Agency, Person
 from backend.personnel.people import repository
-from backend.personnel.people.schemas import AgencyRead, EnforcementCertificate, PersonCreate, PersonRead
+from backend.personnel.people.schemas import (
+    AgencyPage,
+    AgencyRead,
+    EnforcementCertificate,
+    PersonCreate,
+    PersonPage,
+    PersonRead,
+)
 
 #: Agency staff: the personnel office and the agency's leadership.
 STAFF = ("hr_admin", "agency_admin")
@@ -85,6 +94,28 @@ async def load_principal(session: AsyncSession, person_id: uuid.UUID) -> Princip
         raise Unauthenticated("This account is no longer active", "该账户已停用")
     return Principal(person_id=person.id, role=person.role, agency_code=agency.code, agency_path=agency.path,
                      name=person.name, employment=person.employment)
+
+
+def agency_cursor(value: dict[str, Any]) -> str:
+    """The position inside a decoded `{"code"}` cursor (for core/pagination.parse_cursor)."""
+    return of_type(value["code"], str)
+
+
+async def list_agencies(session: AsyncSession, principal: Principal, *, after: str | None,
+                        limit: int) -> AgencyPage:
+    """The agencies of the caller's subtree by code, from after the code `after`."""
+    rows = await repository.agencies_in(session, principal.agency_path, after, limit + 1)
+    return AgencyPage.of(rows, limit, item=agency_read, key=lambda a: encode_cursor({"code": a.code}))
+
+
+async def list_people(session: AsyncSession, principal: Principal, *, role: str | None, agency_code: str | None,
+                      status: str | None, after: TimeKey | None, limit: int) -> PersonPage:
+    """The people of the caller's subtree, oldest record first (created_at, id). The controller
+    checks `require_may_list_people` before it reads the query parameters."""
+    rows = await repository.people_in(session, principal.agency_path, role=role, agency_code=agency_code,
+                                      status=status, after=after, limit=limit + 1)
+    return PersonPage.of(rows, limit, item=lambda r: person_read(r[0], r[1], principal),
+                         key=lambda r: encode_time_cursor(r[0].created_at, r[0].id))
 
 
 async def get_agency(session: AsyncSession, principal: Principal, code: str) -> Agency:

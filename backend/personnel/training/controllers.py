@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
 from backend.core.clock import Clock
-from backend.core.commands import COMMAND_DEPENDENCIES, Ctx
+from backend.core.commands import Ctx
+from backend.core.deps import COMMAND_DEPENDENCIES
 from backend.core.responses import outcome_response
 from backend.personnel.training import commands, service
 from backend.personnel.training.schemas import TrainingCreate, TrainingList, TrainingReport
