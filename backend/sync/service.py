@@ -51,7 +51,9 @@ from backend.core.commands import Ctx
 from backend.core.db import transaction
 from backend.core.errors import Conflict, DomainError, NotFound, TooLarge, Unprocessable
 from backend.core.http import validation_error_items
+from backend.core.idempotency import OP_SCOPE, OpScope
 from backend.core.signing import Keys
+from backend.inspections.service.context import keep_loaded_inspections
 from backend.settings import Settings
 from backend.sync import commands, repository
 from backend.sync.ledger import AWAITING_UPLOAD, fingerprint, op_id_from_idempotency_key, record_direct_op
@@ -229,6 +231,8 @@ class _Batch:
         outcomes: list[OpOutcome] = []
         async with transaction(self.maker) as session:
             began = time.monotonic()
+            # Consecutive ops mostly act on the same inspection: read it once per chunk.
+            keep_loaded_inspections(session)
             ctx = Ctx(session=session, principal=self.principal, clock=self.clock, keys=self.keys,
                       settings=self.settings)
             for op in ops[start:]:
@@ -286,22 +290,41 @@ class _Batch:
             return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
         args = (*found.params, data) if found.command.body is not None else found.params
         now = self.clock.now()
+        # The op's savepoint is also the idempotency savepoint of the command (core/idempotency.OpScope).
+        scope = OpScope()
+        ctx.session.info[OP_SCOPE] = scope
         try:
-            async with ctx.session.begin_nested():
-                result = await found.command.run(ctx, *args)
-                await repository.insert(ctx.session, self._row(op, fp, result.status_code, result.body, now))
-        except DomainError as exc:
-            return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
-        except IntegrityError:
-            # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
-            row = await repository.get(ctx.session, op.op_id)
-            if row is None:  # the effect itself broke a constraint: a bug, as it would be on HTTP
-                log.exception("sync op %s: integrity error", op.op_id)
-                return OpOutcome(op.op_id, 500, _INTERNAL, False)
-            return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
-                                                             row.response))
+            try:
+                async with ctx.session.begin_nested():
+                    result = await found.command.run(ctx, *args)
+                    await repository.insert(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+            finally:
+                del ctx.session.info[OP_SCOPE]
+        except (DomainError, IntegrityError) as exc:
+            return await self._after_failure(ctx.session, op, fp, exc, scope, staged)
         staged[op.op_id] = _Stored(self.caller, fp, result.status_code, result.body)
         return OpOutcome(op.op_id, result.status_code, result.body, False)
+
+    async def _after_failure(self, session: AsyncSession, op: SyncOpIn, fp: str, exc: DomainError | IntegrityError,
+                             scope: OpScope, staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
+        """The op's savepoint was rolled back: store its refusal, or answer what was stored first."""
+        if isinstance(exc, IntegrityError):
+            # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
+            row = await repository.get(session, op.op_id)
+            if row is not None:
+                return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
+                                                                 row.response))
+        try:
+            if scope.recover is None:
+                raise exc
+            # The command's client id / key was used before: its stored outcome is this op's result.
+            result = await scope.recover(exc)
+        except DomainError as refused:
+            return await self._store(session, op, fp, refused.http_status, error_body(refused), staged)
+        except IntegrityError:  # the effect itself broke a constraint: a bug, as it would be on HTTP
+            log.exception("sync op %s: integrity error", op.op_id)
+            return OpOutcome(op.op_id, 500, _INTERNAL, False)
+        return await self._store(session, op, fp, result.status_code, result.body, staged)
 
     def _fingerprint(self, op: SyncOpIn) -> str:
         try:
@@ -319,7 +342,8 @@ class _Batch:
 
     async def _store(self, session: AsyncSession, op: SyncOpIn, fp: str, status: int, body: Any,
                      staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
-        """Store a refusal as the op's result (its effect, if any, was rolled back)."""
+        """Store a result without an effect of this op (a refusal, or the outcome stored for the
+        command's key by an earlier request) as the op's result."""
         try:
             async with session.begin_nested():
                 await repository.insert(session, self._row(op, fp, status, body, self.clock.now()))
