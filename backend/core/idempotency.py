@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core import deferred
 from backend.core.db import Base, UTCDateTime
 from backend.core.errors import Conflict, DomainError
 
@@ -84,6 +85,8 @@ async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, acto
     result = await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
                                    .execution_options(populate_existing=True))
     rows = {row.key: row for row in result.scalars()}
+    # Records this transaction wrote but has not inserted yet (core/deferred.py).
+    rows.update((row.key, row) for row in deferred.pending(session, IdempotencyRecord) if row.key in keys)
     for key in keys:
         row = rows.get(key)
         if row is None:
@@ -165,9 +168,11 @@ async def run_idempotent(
 
         scope.recover = recover
         status, body = await create()
-        # Flushed with the op's ledger row, in the op's savepoint.
-        session.add_all([IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint, status_code=status,
-                                           response=body, created_at=now) for k in keys])
+        # Inserted with the op's ledger row (at the end of the caller's transaction when it defers
+        # inserts); gone with the op's savepoint if that is rolled back.
+        for k in keys:
+            deferred.add(session, IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint,
+                                                    status_code=status, response=body, created_at=now))
         return Outcome(status, body, False)
     try:
         async with session.begin_nested():

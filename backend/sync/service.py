@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.audit.service import record
+from backend.core import deferred
 from backend.core.auth import Principal
 from backend.core.clock import Clock, iso_utc
 from backend.core.commands import Ctx
@@ -115,6 +116,11 @@ def _not_allowed(method: str, path: str) -> DomainError:
         "This request cannot be recorded offline; send it directly when online",
         "该操作不能离线记录，请联网后直接提交", code="OP_NOT_ALLOWED_OFFLINE", status=403,
         detail={"method": method, "path": path})
+
+
+class _AppliedMeanwhile(Exception):
+    """A chunk's deferred inserts met rows another transaction committed first (PostgreSQL: a
+    concurrent batch with the same ops; SQLite: one that committed before this chunk began)."""
 
 
 class _DependencyPending(Exception):
@@ -213,9 +219,20 @@ class _Batch:
 
     async def _chunk_with_retry(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
                                 applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
+        defer = True
         for attempt in range(_CHUNK_RETRIES + 1):
             try:
-                return await self._chunk(ops, start, known, applied)
+                return await self._chunk(ops, start, known, applied, defer=defer)
+            except _AppliedMeanwhile:
+                # Another connection committed one of these ops (or a command key) first; the chunk
+                # was rolled back whole. Run it again, inserting each op's rows in its savepoint, so
+                # that the one met is answered from what the other stored.
+                if attempt == _CHUNK_RETRIES:
+                    raise
+                defer = False
+                async with self.read_maker() as session:
+                    known.update(await repository.get_many(session, {op.op_id for op in ops[start:]}))
+                log.info("sync chunk at op %d met ops applied meanwhile; running it again", start)
             except DBAPIError as exc:
                 state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
                 if state not in _RETRY_SQLSTATES or attempt == _CHUNK_RETRIES:
@@ -224,15 +241,18 @@ class _Batch:
         raise AssertionError("unreachable")
 
     async def _chunk(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
-                     applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
+                     applied: list[tuple[SyncOpIn, OpOutcome]], *, defer: bool) -> list[OpOutcome]:
         """Ops from `start` in one transaction, until the chunk budget is spent."""
         staged: dict[uuid.UUID, _Stored] = {}
         done: list[tuple[SyncOpIn, OpOutcome]] = []
         outcomes: list[OpOutcome] = []
         async with transaction(self.maker) as session:
             began = time.monotonic()
-            # Consecutive ops mostly act on the same inspection: read it once per chunk.
+            # Consecutive ops mostly act on the same inspection: read it once per chunk. The ops'
+            # ledger rows, idempotency records and audit entries are inserted at the chunk's end.
             keep_loaded_inspections(session)
+            if defer:
+                deferred.defer_inserts(session)
             ctx = Ctx(session=session, principal=self.principal, clock=self.clock, keys=self.keys,
                       settings=self.settings)
             for op in ops[start:]:
@@ -242,6 +262,10 @@ class _Batch:
                     done.append((op, outcome))
                 if time.monotonic() - began > CHUNK_BUDGET_S:
                     break
+            try:
+                await deferred.flush_deferred(session)
+            except IntegrityError as exc:
+                raise _AppliedMeanwhile from exc
         self.stored.update(staged)
         applied.extend(done)
         return outcomes
@@ -297,7 +321,8 @@ class _Batch:
             try:
                 async with ctx.session.begin_nested():
                     result = await found.command.run(ctx, *args)
-                    await repository.insert(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+                    # Inserted with the chunk (deferred); gone with this savepoint if it rolls back.
+                    deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
             finally:
                 del ctx.session.info[OP_SCOPE]
         except (DomainError, IntegrityError) as exc:
@@ -344,15 +369,19 @@ class _Batch:
                      staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
         """Store a result without an effect of this op (a refusal, or the outcome stored for the
         command's key by an earlier request) as the op's result."""
-        try:
-            async with session.begin_nested():
-                await repository.insert(session, self._row(op, fp, status, body, self.clock.now()))
-        except IntegrityError:
-            row = await repository.get(session, op.op_id)
-            if row is None:
-                raise
-            return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
-                                                             row.response))
+        row = self._row(op, fp, status, body, self.clock.now())
+        if deferred.deferring(session):
+            deferred.add(session, row)
+        else:
+            try:
+                async with session.begin_nested():
+                    await repository.insert(session, row)
+            except IntegrityError:
+                stored = await repository.get(session, op.op_id)
+                if stored is None:
+                    raise
+                return self._answer_stored(op.op_id, fp, _Stored(stored.caller, stored.request_sha256,
+                                                                 stored.status_code, stored.response))
         staged[op.op_id] = _Stored(self.caller, fp, status, body)
         return OpOutcome(op.op_id, status, body, False)
 
