@@ -7,14 +7,21 @@ How a batch is applied
   a chunk commits once it has held the database for CHUNK_BUDGET_S, so on SQLite other requests
   get the write lock between chunks. The batch's own audit entry (device, recorded_at of each
   applied op) is written at the end; each command audits its act in the op's own savepoint.
-- Each op runs in a savepoint, and its ledger row (`sync_ops`, keyed by op_id) is inserted inside
-  that savepoint after the effect: the effect and "applied" commit together or not at all. A crash
-  (even kill -9) leaves each op either applied with its row or not applied without one; a replay
-  skips the former and applies the latter. Nothing is claimed, taken over or waited for.
-- A concurrent batch with the same op (the phone retrying on a second connection): on PostgreSQL
-  the second ledger insert waits for the first transaction and then fails, which rolls the second
-  effect back with its savepoint, and the stored result is answered; on SQLite the write lock
-  serialises the chunks and the second sees the row before running anything.
+- Each op runs in one savepoint, which is also its command's idempotency savepoint
+  (core/idempotency.OpScope). Its ledger row (`sync_ops`, keyed by op_id), idempotency records
+  and audit entries are written in the chunk's transaction: deferred while the chunk runs and
+  inserted at its end in one statement per table (core/deferred.py); a savepoint rolled back drops
+  what its op deferred. The effect and "applied" commit together or not at all. A crash (even
+  kill -9) leaves each op either applied with its row or not applied without one; a replay skips
+  the former and applies the latter. Nothing is claimed, taken over or waited for.
+- Within a chunk an inspection is read once and reused by the following ops, until one of them
+  writes what Article 12/13 checks read (check-ins, displays, the inspection, its team) or a
+  savepoint rolls back: every op is judged on the state the ops before it produced
+  (inspections.service.context.keep_loaded_inspections).
+- A concurrent batch with the same op (the phone retrying on a second connection): its chunk's
+  ledger insert meets the row the first committed (on PostgreSQL it waits for the first
+  transaction, then fails). The chunk is rolled back whole and run again with each op's rows
+  inserted in its own savepoint, so those ops answer the stored result and the others apply.
 - A refusal (any domain error: Article 13, jurisdiction, validation) rolls the op's savepoint back
   and is stored as the op's result, with the error body the endpoint answers; later ops still run.
   A replayed op_id answers its stored result (`replayed: true`); the same op_id with another
