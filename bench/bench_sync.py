@@ -137,7 +137,9 @@ async def prepare(url: str, data_dir: Path) -> None:
 def start_server(url: str, data_dir: Path, port: int, pin: bool, profile: Path | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FIELDCHECK_DATABASE_URL": url, "FIELDCHECK_DATA_DIR": str(data_dir),
            "FIELDCHECK_DEMO": "1", "FIELDCHECK_PUBLIC_BASE_URL": BASE_URL}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "backend.asgi:make_app", "--host", "127.0.0.1",
+    # With a profile, the app also counts the SQL statements each request runs (bench/sqlcount.py).
+    factory = "bench.sqlcount:make_app" if profile is not None else "backend.asgi:make_app"
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning"]
     if profile is not None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -159,9 +161,21 @@ async def wait_up(client: httpx.AsyncClient) -> None:
 
 
 class Run:
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, dict[str, str]]) -> None:
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, dict[str, str]], count_sql: bool) -> None:
         self.client = client
         self.tokens = tokens
+        self.count_sql = count_sql
+        #: Statements (by first keyword) the server ran for the timed part of each batch / direct run.
+        self.sql: dict[str, list[dict[str, int]]] = {"batch": [], "direct": []}
+
+    async def sql_counts(self) -> dict[str, int]:
+        if not self.count_sql:
+            return {}
+        return dict((await self.client.get("/__sqlcount")).json())
+
+    def keep_sql(self, kind: str, before: dict[str, int], after: dict[str, int]) -> None:
+        if self.count_sql:
+            self.sql[kind].append({k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)})
 
     async def setup(self) -> list[str]:
         """Fresh inspections, officer 2 in and shown at each (untimed)."""
@@ -189,10 +203,12 @@ class Run:
         reqs = field_day(await self.setup(), datetime.now(UTC))
         ops = [{"op_id": str(uuid.uuid4()), "method": m, "path": p, "body": b,
                 "recorded_at": iso(datetime.now(UTC) - timedelta(minutes=1))} for m, p, b in reqs]
+        before = await self.sql_counts()
         t0 = time.perf_counter()
         r = await self.client.post("/api/v1/sync", json={"device_id": "bench", "ops": ops},
                                    headers=self.tokens["sy.officer1"], timeout=600)
         took = time.perf_counter() - t0
+        self.keep_sql("batch", before, await self.sql_counts())
         results = r.json()["results"]
         bad = [x for x in results if x["status"] >= 300]
         if r.status_code != 200 or bad or len(results) != len(ops):
@@ -202,12 +218,15 @@ class Run:
     async def direct(self) -> float:
         reqs = field_day(await self.setup(), datetime.now(UTC))
         headers = self.tokens["sy.officer1"]
+        before = await self.sql_counts()
         t0 = time.perf_counter()
         for method, path, body in reqs:
             r = await self.client.request(method, path, json=body, headers=headers)
             if r.status_code >= 300:
                 raise SystemExit(f"direct {method} {path} failed: {r.status_code} {r.text[:300]}")
-        return time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        self.keep_sql("direct", before, await self.sql_counts())
+        return took
 
 
 async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path | None) -> None:
@@ -223,7 +242,7 @@ async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
             await wait_up(client)
-            run = Run(client, tokens)
+            run = Run(client, tokens, count_sql=profile is not None)
             await run.batch()  # warm-up: imports, caches, connection pool
             batch_t: list[float] = []
             direct_t: list[float] = []
@@ -244,6 +263,12 @@ async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path
     print(f"  {n} direct requests {d * 1000:8.0f} ms  ({d / n * 1000:.2f} ms/op)   runs: "
           + ", ".join(f"{x * 1000:.0f}" for x in direct_t))
     print(f"  ratio batch / direct = {b / d:.3f}   (goal ≤ 0.25)")
+    for kind, runs in run.sql.items():
+        if runs:
+            last = runs[-1]
+            total = sum(last.values())
+            print(f"  SQL statements, {kind}: {total / n:.1f} per op ("
+                  + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(last.items(), key=lambda kv: -kv[1])) + ")")
 
 
 async def main() -> int:
@@ -252,7 +277,8 @@ async def main() -> int:
                                      "database is created next to it")
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--profile", help="write a py-spy profile (collapsed stacks) of the server to this directory")
+    parser.add_argument("--profile", help="write a py-spy profile (collapsed stacks) of the server to this directory, "
+                                          "and count the SQL statements per op")
     args = parser.parse_args()
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})  # the client on the other core than the server

@@ -8,6 +8,7 @@ from sqlalchemy import String, and_, case, cast, delete, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.models import AuditCheckpoint, AuditEntry, AuditPending, AuditTile
+from backend.core import deferred
 from backend.personnel.models import Agency, Person
 
 # Any constants work; they only have to be the same for every process on this database.
@@ -22,7 +23,8 @@ _DELETE_CHUNK = 500
 # --- Pending entries (the request path) ---
 
 def add_pending(session: AsyncSession, pending: AuditPending) -> None:
-    session.add(pending)
+    # With the transaction; at its end when the caller defers inserts (core/deferred.py).
+    deferred.add(session, pending)
 
 
 async def pending_batch(session: AsyncSession, limit: int) -> Sequence[AuditPending]:

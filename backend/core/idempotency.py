@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core import deferred
 from backend.core.db import Base, UTCDateTime
 from backend.core.errors import Conflict, DomainError
 
@@ -84,6 +85,8 @@ async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, acto
     result = await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
                                    .execution_options(populate_existing=True))
     rows = {row.key: row for row in result.scalars()}
+    # Records this transaction wrote but has not inserted yet (core/deferred.py).
+    rows.update((row.key, row) for row in deferred.pending(session, IdempotencyRecord) if row.key in keys)
     for key in keys:
         row = rows.get(key)
         if row is None:
@@ -95,6 +98,38 @@ async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, acto
     return None
 
 
+#: `session.info` key under which a caller that runs each command in a savepoint of its own (offline
+#: sync: one savepoint per op, its ledger row written in it) puts an `OpScope`.
+OP_SCOPE = "fieldcheck.op_scope"
+
+
+class OpScope:
+    """One command run inside the caller's savepoint. `run_idempotent` then opens no savepoint of
+    its own (the op's is the idempotency savepoint too) and leaves its records to be flushed with
+    the caller's ledger row. After a failure the caller rolls its savepoint back and awaits
+    `recover(exc)`, which answers the stored outcome of a duplicate, or raises."""
+
+    __slots__ = ("recover",)
+
+    def __init__(self) -> None:
+        self.recover: Callable[[BaseException], Awaitable[Outcome]] | None = None
+
+
+async def _after_failure(session: AsyncSession, exc: BaseException, keys: list[str], fingerprint: str, actor: str,
+                         client_id: Any | None) -> Outcome:
+    """Once the failed attempt is rolled back: the stored outcome if the keys were used first (a
+    duplicate, perhaps concurrent), otherwise the failure itself."""
+    found = await _lookup(session, keys, fingerprint, actor)
+    if found is not None:
+        return found
+    if isinstance(exc, IntegrityError) and client_id is not None and _is_primary_key_collision(exc):
+        # A client id that names an object created without it (or as another kind of object):
+        # the client's conflict, not a 500.
+        raise Conflict("This id is already used by another object", "该 ID 已被另一个对象使用",
+                       code="ID_CONFLICT", detail={"key": f"id:{client_id}"}) from exc
+    raise exc
+
+
 async def run_idempotent(
     session: AsyncSession,
     *,
@@ -104,6 +139,7 @@ async def run_idempotent(
     now: datetime,
     create: Callable[[], Awaitable[tuple[int, Any]]],
     client_id: Any | None = None,
+    lookup_first: bool = True,
 ) -> Outcome:
     """Run `create` at most once per key. `create` returns (status, JSON-able body).
 
@@ -111,13 +147,33 @@ async def run_idempotent(
     answer (one INSERT, no placeholder to update). A concurrent duplicate on PostgreSQL blocks on
     the first one's rows (the records' primary key, the client id's, or a row lock its effect
     takes), then fails or is refused; either way the first one's committed record is then there
-    and is answered."""
+    and is answered.
+
+    `lookup_first=False` skips reading the records before the attempt: a duplicate then runs
+    `create` and is rolled back when its record collides with the stored one (or its object with
+    the existing one), and the stored outcome is answered. For commands whose effects are all in
+    this transaction; it saves a read on every first attempt and costs a rolled-back attempt on a
+    duplicate."""
     if not keys:
         status, body = await create()
         return Outcome(status, body, False)
-    found = await _lookup(session, keys, fingerprint, actor)
-    if found is not None:
-        return found
+    if lookup_first:
+        found = await _lookup(session, keys, fingerprint, actor)
+        if found is not None:
+            return found
+    scope: OpScope | None = session.info.get(OP_SCOPE)
+    if scope is not None:
+        async def recover(exc: BaseException) -> Outcome:
+            return await _after_failure(session, exc, keys, fingerprint, actor, client_id)
+
+        scope.recover = recover
+        status, body = await create()
+        # Inserted with the op's ledger row (at the end of the caller's transaction when it defers
+        # inserts); gone with the op's savepoint if that is rolled back.
+        for k in keys:
+            deferred.add(session, IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint,
+                                                    status_code=status, response=body, created_at=now))
+        return Outcome(status, body, False)
     try:
         async with session.begin_nested():
             status, body = await create()
@@ -126,15 +182,7 @@ async def run_idempotent(
             session.add_all(records)
             await session.flush()
     except (IntegrityError, DomainError) as exc:
-        found = await _lookup(session, keys, fingerprint, actor)
-        if found is not None:
-            return found
-        if isinstance(exc, IntegrityError) and client_id is not None and _is_primary_key_collision(exc):
-            # A client id that names an object created without it (or as another kind of object):
-            # the client's conflict, not a 500.
-            raise Conflict("This id is already used by another object", "该 ID 已被另一个对象使用",
-                           code="ID_CONFLICT", detail={"key": f"id:{client_id}"}) from exc
-        raise
+        return await _after_failure(session, exc, keys, fingerprint, actor, client_id)
     for rec in records:
         session.expunge(rec)
     return Outcome(status, body, False)
@@ -160,6 +208,7 @@ async def once(
     now: datetime,
     create: Callable[[], Awaitable[Any]],
     status: int = 201,
+    lookup_first: bool = True,
 ) -> Outcome:
     """Run a use case at most once per client `id` (in `data`) and per `Idempotency-Key`
     (`header_key`), the way every service's command does it.
@@ -168,7 +217,7 @@ async def once(
     (201 for creates, 200 for state changes) the first time, 200 and the stored body on a replay.
     `scope` names the target (e.g. "inspection:<id>/check-ins"): the same id sent to another
     target is a different request. Offline ops pass no header key: the sync ledger row, written
-    in the same transaction, is their once-only record."""
+    in the same transaction, is their once-only record. `lookup_first=False`: see run_idempotent."""
     body = msgspec.to_builtins(data) if data is not None else None
     client_id = body.get("id") if isinstance(body, dict) else None
     keys = keys_for(entity=entity, client_id=client_id, header_key=header_key, actor=actor)
@@ -177,4 +226,5 @@ async def once(
         return status, msgspec.to_builtins(await create())
 
     return await run_idempotent(session, keys=keys, fingerprint=request_fingerprint("POST", scope, body),
-                                actor=actor, now=now, create=run, client_id=client_id)
+                                actor=actor, now=now, create=run, client_id=client_id,
+                                lookup_first=lookup_first)

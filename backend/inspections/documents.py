@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -121,8 +122,11 @@ async def _required_inspectors(session: AsyncSession, ctx: ActContext, doc_type:
     return out
 
 
-async def _lock_state(session: AsyncSession, ctx: ActContext, doc: Document, today: date) -> signing.LockState:
-    sigs = await repository.signatures(session, doc.id, doc.version)
+async def _lock_state(session: AsyncSession, ctx: ActContext, doc: Document, today: date,
+                      sigs: Sequence[Signature] | None = None) -> signing.LockState:
+    """The lock rule's state of the current version (`sigs`: its signatures, if already read)."""
+    if sigs is None:
+        sigs = await repository.signatures(session, doc.id, doc.version)
     return signing.lock_state([SignatureView(s.signer_role, s.signer_person_id, s.refused) for s in sigs],
                               await _required_inspectors(session, ctx, doc.type, today))
 
@@ -132,7 +136,7 @@ async def document_read(session: AsyncSession, ctx: ActContext, doc: Document, t
     successor = (await repository.superseded_by(session, [doc.id])).get(doc.id)
     requirements: dict[str, Any] = {}
     if not doc.locked:
-        requirements = (await _lock_state(session, ctx, doc, today)).detail()
+        requirements = (await _lock_state(session, ctx, doc, today, sigs)).detail()
     return DocumentRead(
         id=doc.id, inspection_id=doc.inspection_id, type=doc.type, version=doc.version, content=doc.content,
         content_sha256=doc.content_sha256, signatures=[signature_read(s) for s in sigs], locked=doc.locked,
@@ -319,7 +323,7 @@ async def sign_document(session: AsyncSession, principal: Principal, document_id
                        "signer_person_id": str(signer_person_id) if signer_person_id else None,
                        "content_sha256": doc.content_sha256, "image_sha256": image_sha, "seal_kid": key.kid},
                  at=now)
-    state = await _lock_state(session, ctx, doc, today)
+    state = await _lock_state(session, ctx, doc, today, [*current, sig])
     if state.locked:
         doc.locked = True
         doc.locked_at = now

@@ -7,14 +7,21 @@ How a batch is applied
   a chunk commits once it has held the database for CHUNK_BUDGET_S, so on SQLite other requests
   get the write lock between chunks. The batch's own audit entry (device, recorded_at of each
   applied op) is written at the end; each command audits its act in the op's own savepoint.
-- Each op runs in a savepoint, and its ledger row (`sync_ops`, keyed by op_id) is inserted inside
-  that savepoint after the effect: the effect and "applied" commit together or not at all. A crash
-  (even kill -9) leaves each op either applied with its row or not applied without one; a replay
-  skips the former and applies the latter. Nothing is claimed, taken over or waited for.
-- A concurrent batch with the same op (the phone retrying on a second connection): on PostgreSQL
-  the second ledger insert waits for the first transaction and then fails, which rolls the second
-  effect back with its savepoint, and the stored result is answered; on SQLite the write lock
-  serialises the chunks and the second sees the row before running anything.
+- Each op runs in one savepoint, which is also its command's idempotency savepoint
+  (core/idempotency.OpScope). Its ledger row (`sync_ops`, keyed by op_id), idempotency records
+  and audit entries are written in the chunk's transaction: deferred while the chunk runs and
+  inserted at its end in one statement per table (core/deferred.py); a savepoint rolled back drops
+  what its op deferred. The effect and "applied" commit together or not at all. A crash (even
+  kill -9) leaves each op either applied with its row or not applied without one; a replay skips
+  the former and applies the latter. Nothing is claimed, taken over or waited for.
+- Within a chunk an inspection is read once and reused by the following ops, until one of them
+  writes what Article 12/13 checks read (check-ins, displays, the inspection, its team) or a
+  savepoint rolls back: every op is judged on the state the ops before it produced
+  (inspections.service.context.keep_loaded_inspections).
+- A concurrent batch with the same op (the phone retrying on a second connection): its chunk's
+  ledger insert meets the row the first committed (on PostgreSQL it waits for the first
+  transaction, then fails). The chunk is rolled back whole and run again with each op's rows
+  inserted in its own savepoint, so those ops answer the stored result and the others apply.
 - A refusal (any domain error: Article 13, jurisdiction, validation) rolls the op's savepoint back
   and is stored as the op's result, with the error body the endpoint answers; later ops still run.
   A replayed op_id answers its stored result (`replayed: true`); the same op_id with another
@@ -45,13 +52,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.audit.service import record
+from backend.core import deferred
 from backend.core.auth import Principal
 from backend.core.clock import Clock, iso_utc
 from backend.core.commands import Ctx
 from backend.core.db import transaction
 from backend.core.errors import Conflict, DomainError, NotFound, TooLarge, Unprocessable
 from backend.core.http import validation_error_items
+from backend.core.idempotency import OP_SCOPE, OpScope
 from backend.core.signing import Keys
+from backend.inspections.service.context import keep_loaded_inspections
 from backend.settings import Settings
 from backend.sync import commands, repository
 from backend.sync.ledger import AWAITING_UPLOAD, fingerprint, op_id_from_idempotency_key, record_direct_op
@@ -113,6 +123,11 @@ def _not_allowed(method: str, path: str) -> DomainError:
         "This request cannot be recorded offline; send it directly when online",
         "该操作不能离线记录，请联网后直接提交", code="OP_NOT_ALLOWED_OFFLINE", status=403,
         detail={"method": method, "path": path})
+
+
+class _AppliedMeanwhile(Exception):
+    """A chunk's deferred inserts met rows another transaction committed first (PostgreSQL: a
+    concurrent batch with the same ops; SQLite: one that committed before this chunk began)."""
 
 
 class _DependencyPending(Exception):
@@ -211,9 +226,20 @@ class _Batch:
 
     async def _chunk_with_retry(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
                                 applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
+        defer = True
         for attempt in range(_CHUNK_RETRIES + 1):
             try:
-                return await self._chunk(ops, start, known, applied)
+                return await self._chunk(ops, start, known, applied, defer=defer)
+            except _AppliedMeanwhile:
+                # Another connection committed one of these ops (or a command key) first; the chunk
+                # was rolled back whole. Run it again, inserting each op's rows in its savepoint, so
+                # that the one met is answered from what the other stored.
+                if attempt == _CHUNK_RETRIES:
+                    raise
+                defer = False
+                async with self.read_maker() as session:
+                    known.update(await repository.get_many(session, {op.op_id for op in ops[start:]}))
+                log.info("sync chunk at op %d met ops applied meanwhile; running it again", start)
             except DBAPIError as exc:
                 state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
                 if state not in _RETRY_SQLSTATES or attempt == _CHUNK_RETRIES:
@@ -222,13 +248,18 @@ class _Batch:
         raise AssertionError("unreachable")
 
     async def _chunk(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
-                     applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
+                     applied: list[tuple[SyncOpIn, OpOutcome]], *, defer: bool) -> list[OpOutcome]:
         """Ops from `start` in one transaction, until the chunk budget is spent."""
         staged: dict[uuid.UUID, _Stored] = {}
         done: list[tuple[SyncOpIn, OpOutcome]] = []
         outcomes: list[OpOutcome] = []
         async with transaction(self.maker) as session:
             began = time.monotonic()
+            # Consecutive ops mostly act on the same inspection: read it once per chunk. The ops'
+            # ledger rows, idempotency records and audit entries are inserted at the chunk's end.
+            keep_loaded_inspections(session)
+            if defer:
+                deferred.defer_inserts(session)
             ctx = Ctx(session=session, principal=self.principal, clock=self.clock, keys=self.keys,
                       settings=self.settings)
             for op in ops[start:]:
@@ -238,6 +269,10 @@ class _Batch:
                     done.append((op, outcome))
                 if time.monotonic() - began > CHUNK_BUDGET_S:
                     break
+            try:
+                await deferred.flush_deferred(session)
+            except IntegrityError as exc:
+                raise _AppliedMeanwhile from exc
         self.stored.update(staged)
         applied.extend(done)
         return outcomes
@@ -286,22 +321,42 @@ class _Batch:
             return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
         args = (*found.params, data) if found.command.body is not None else found.params
         now = self.clock.now()
+        # The op's savepoint is also the idempotency savepoint of the command (core/idempotency.OpScope).
+        scope = OpScope()
+        ctx.session.info[OP_SCOPE] = scope
         try:
-            async with ctx.session.begin_nested():
-                result = await found.command.run(ctx, *args)
-                await repository.insert(ctx.session, self._row(op, fp, result.status_code, result.body, now))
-        except DomainError as exc:
-            return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
-        except IntegrityError:
-            # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
-            row = await repository.get(ctx.session, op.op_id)
-            if row is None:  # the effect itself broke a constraint: a bug, as it would be on HTTP
-                log.exception("sync op %s: integrity error", op.op_id)
-                return OpOutcome(op.op_id, 500, _INTERNAL, False)
-            return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
-                                                             row.response))
+            try:
+                async with ctx.session.begin_nested():
+                    result = await found.command.run(ctx, *args)
+                    # Inserted with the chunk (deferred); gone with this savepoint if it rolls back.
+                    deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+            finally:
+                del ctx.session.info[OP_SCOPE]
+        except (DomainError, IntegrityError) as exc:
+            return await self._after_failure(ctx.session, op, fp, exc, scope, staged)
         staged[op.op_id] = _Stored(self.caller, fp, result.status_code, result.body)
         return OpOutcome(op.op_id, result.status_code, result.body, False)
+
+    async def _after_failure(self, session: AsyncSession, op: SyncOpIn, fp: str, exc: DomainError | IntegrityError,
+                             scope: OpScope, staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
+        """The op's savepoint was rolled back: store its refusal, or answer what was stored first."""
+        if isinstance(exc, IntegrityError):
+            # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
+            row = await repository.get(session, op.op_id)
+            if row is not None:
+                return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
+                                                                 row.response))
+        try:
+            if scope.recover is None:
+                raise exc
+            # The command's client id / key was used before: its stored outcome is this op's result.
+            result = await scope.recover(exc)
+        except DomainError as refused:
+            return await self._store(session, op, fp, refused.http_status, error_body(refused), staged)
+        except IntegrityError:  # the effect itself broke a constraint: a bug, as it would be on HTTP
+            log.exception("sync op %s: integrity error", op.op_id)
+            return OpOutcome(op.op_id, 500, _INTERNAL, False)
+        return await self._store(session, op, fp, result.status_code, result.body, staged)
 
     def _fingerprint(self, op: SyncOpIn) -> str:
         try:
@@ -319,16 +374,21 @@ class _Batch:
 
     async def _store(self, session: AsyncSession, op: SyncOpIn, fp: str, status: int, body: Any,
                      staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
-        """Store a refusal as the op's result (its effect, if any, was rolled back)."""
-        try:
-            async with session.begin_nested():
-                await repository.insert(session, self._row(op, fp, status, body, self.clock.now()))
-        except IntegrityError:
-            row = await repository.get(session, op.op_id)
-            if row is None:
-                raise
-            return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
-                                                             row.response))
+        """Store a result without an effect of this op (a refusal, or the outcome stored for the
+        command's key by an earlier request) as the op's result."""
+        row = self._row(op, fp, status, body, self.clock.now())
+        if deferred.deferring(session):
+            deferred.add(session, row)
+        else:
+            try:
+                async with session.begin_nested():
+                    await repository.insert(session, row)
+            except IntegrityError:
+                stored = await repository.get(session, op.op_id)
+                if stored is None:
+                    raise
+                return self._answer_stored(op.op_id, fp, _Stored(stored.caller, stored.request_sha256,
+                                                                 stored.status_code, stored.response))
         staged[op.op_id] = _Stored(self.caller, fp, status, body)
         return OpOutcome(op.op_id, status, body, False)
 

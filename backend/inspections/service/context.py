@@ -1,5 +1,12 @@
 """Loading an inspection as the caller may see it, and the Art. 12/13 gate every enforcement act
-passes through (`load_act_context` + `require_may_act`); small helpers shared by the use cases."""
+passes through (`load_act_context` + `require_may_act`); small helpers shared by the use cases.
+
+A caller that runs many acts in one transaction (offline sync: a chunk of ops) may let the session
+keep what it loaded (`keep_loaded_inspections`): an inspection, its agency, team, open check-ins
+and credential displays are then read once and reused by the next acts on it. Whatever could make
+them stale drops them: a flush that writes an inspection, team member, check-in, display, person
+or agency (so an act sees the state the acts before it produced), and any rollback, savepoints
+included. Who may see and act is judged again on every load, from the kept rows."""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
 
 from backend.core.auth import Principal
 from backend.core.clock import LOCAL_TZ
@@ -22,7 +31,7 @@ from backend.guards.access import in_jurisdiction
 from backend.guards.article13 import InspectionSnapshot
 from backend.guards.inspection_status import OPEN_STATUSES, require_open
 from backend.inspections import repository
-from backend.inspections.models import Inspection, TeamMember
+from backend.inspections.models import CheckIn, CredentialDisplay, Inspection, TeamMember
 from backend.inspections.schemas import (
     Position,
     PositionRead,
@@ -74,26 +83,67 @@ async def _snapshot(session: AsyncSession, inspection: Inspection,
     )
 
 
+#: `session.info` key of the inspections kept for the session's transaction (keep_loaded_inspections).
+_KEPT = "fieldcheck.loaded_inspections"
+#: Rows whose change (flushed) makes a kept inspection stale.
+_CONTEXT_TYPES = (Inspection, TeamMember, CheckIn, CredentialDisplay, Person, Agency)
+
+
+def keep_loaded_inspections(session: AsyncSession) -> None:
+    """Keep loaded inspections for the rest of this session's transaction (see the module doc).
+    Only for a session whose transaction is short: rows other transactions commit meanwhile are
+    not seen until something drops the kept ones."""
+    session.info[_KEPT] = {}
+
+
+@event.listens_for(Session, "after_flush")
+def _drop_kept_on_write(session: Session, flush_context: UOWTransaction) -> None:
+    kept = session.info.get(_KEPT)
+    if kept and any(isinstance(obj, _CONTEXT_TYPES) for objs in (session.new, session.dirty, session.deleted)
+                    for obj in objs):
+        kept.clear()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_kept_on_rollback(session: Session, previous_transaction: object) -> None:
+    kept = session.info.get(_KEPT)
+    if kept:
+        kept.clear()
+
+
+async def _load(session: AsyncSession, inspection_id: uuid.UUID) -> ActContext | None:
+    kept: dict[uuid.UUID, ActContext] | None = session.info.get(_KEPT)
+    if kept is not None and inspection_id in kept:
+        return kept[inspection_id]
+    found = await repository.inspection_with_agency(session, inspection_id)
+    if found is None:
+        return None
+    inspection, agency = found
+    team = tuple(await repository.team(session, inspection.id))
+    loaded = ActContext(inspection, agency, team, await _snapshot(session, inspection, team))
+    if kept is not None:
+        kept[inspection_id] = loaded
+    return loaded
+
+
 async def load_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID, *,
                           write: bool) -> ActContext:
     """The inspection if the caller may see it (reads: 404 otherwise; writes: 403), with Art. 13(1):
     a technical inspector is told a secret inspection is off limits (403 ART13_STATE_SECRET)."""
-    found = await repository.inspection_with_agency(session, inspection_id)
-    if found is None:
+    loaded = await _load(session, inspection_id)
+    if loaded is None:
         raise NotFound("No such inspection", "未找到该检查")
-    inspection, agency = found
-    team = tuple(await repository.team(session, inspection.id))
-    on_team = any(tm.person_id == principal.person_id for tm, _ in team)
-    in_jur = in_jurisdiction(principal, agency.path)
+    on_team = loaded.member(principal.person_id) is not None
+    in_jur = in_jurisdiction(principal, loaded.agency.path)
     if on_team or in_jur:
-        article13.require_may_see(principal, inspection.classification)
+        article13.require_may_see(principal, loaded.inspection.classification)
     visible = on_team or (in_jur and principal.role in repository.AGENCY_WIDE_ROLES)
     if not visible:
         if write:
             raise Forbidden("You may not act on this inspection", "无权操作该检查",
                             detail={"reason": "not_team_member" if in_jur else "jurisdiction"})
         raise NotFound("No such inspection", "未找到该检查")
-    return ActContext(inspection, agency, team, await _snapshot(session, inspection, team))
+    return loaded
 
 
 async def load_act_context(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID,

@@ -1,0 +1,76 @@
+"""Deferred inserts (core/deferred.py): rows a chunk of commands writes are inserted at its end, and
+a savepoint rolled back drops the rows deferred inside it, as it would have dropped them inserted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.core import deferred
+from backend.core.errors import Conflict
+from backend.core.idempotency import OP_SCOPE, IdempotencyRecord, OpScope, run_idempotent
+
+NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+
+def _record(key: str) -> IdempotencyRecord:
+    return IdempotencyRecord(key=key, actor="a", request_sha256="0" * 64, status_code=201, response={"id": key},
+                             created_at=NOW)
+
+
+async def _keys(session: Any) -> set[str]:
+    rows = await session.execute(select(IdempotencyRecord.key).where(IdempotencyRecord.key.like("test-deferred:%"))
+                                 .execution_options(autoflush=False))
+    return set(rows.scalars())
+
+
+async def _refused_op(session: Any) -> None:
+    async with session.begin_nested():
+        deferred.add(session, _record("test-deferred:2"))
+        async with session.begin_nested():  # kept, then dropped with its parent
+            deferred.add(session, _record("test-deferred:3"))
+        raise Conflict("refused", "拒绝")
+
+
+async def test_rows_of_a_rolled_back_savepoint_are_dropped_the_others_inserted_at_the_end(
+        session_factory: Any) -> None:
+    async with session_factory() as session, session.begin():
+        deferred.defer_inserts(session)
+        deferred.add(session, _record("test-deferred:1"))
+        with pytest.raises(Conflict):
+            await _refused_op(session)
+        async with session.begin_nested():
+            deferred.add(session, _record("test-deferred:4"))
+        assert await _keys(session) == set()  # nothing inserted yet
+        assert {r.key for r in deferred.pending(session, IdempotencyRecord)} == {"test-deferred:1", "test-deferred:4"}
+        await deferred.flush_deferred(session)
+        assert await _keys(session) == {"test-deferred:1", "test-deferred:4"}
+    async with session_factory() as session:
+        assert await _keys(session) == {"test-deferred:1", "test-deferred:4"}
+        assert (await session.execute(select(func.count()).select_from(IdempotencyRecord)
+                                      .where(IdempotencyRecord.key == "test-deferred:2"))).scalar_one() == 0
+
+
+async def test_a_duplicate_key_deferred_in_the_same_transaction_is_answered_not_run_again(
+        session_factory: Any) -> None:
+    runs = []
+
+    async def create() -> tuple[int, Any]:
+        runs.append(1)
+        return 201, {"id": "x"}
+
+    async with session_factory() as session, session.begin():
+        deferred.defer_inserts(session)
+        session.info[OP_SCOPE] = OpScope()  # as offline sync runs a command: records deferred
+        first = await run_idempotent(session, keys=["test-deferred:dup"], fingerprint="f" * 64, actor="a",
+                                     now=NOW, create=create)
+        assert not first.replayed
+        assert await _keys(session) == set()
+        # Not in the table yet, only deferred: the lookup still finds it.
+        second = await run_idempotent(session, keys=["test-deferred:dup"], fingerprint="f" * 64, actor="a",
+                                      now=NOW, create=create)
+        assert second.replayed and second.body == {"id": "x"} and second.status_code == 200
+        assert len(runs) == 1
