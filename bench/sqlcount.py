@@ -22,8 +22,7 @@ COUNTS: Counter[str] = Counter()
 
 
 def _keyword(statement: str) -> str:
-    word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
-    return word
+    return statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
 
 
 @event.listens_for(Engine, "before_cursor_execute")

@@ -83,8 +83,14 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
     deferred: _Deferred | None = session.info.get(_KEY)
     if deferred is None:
         return
-    mark = deferred.marks.pop(previous_transaction, None)
-    if mark is None and not previous_transaction.nested:
+    # A flush that fails rolls back its subtransaction, and with it the nearest savepoint (or the
+    # whole transaction) around it, for which no event of its own may follow: drop what was
+    # deferred since that one began, no more.
+    boundary = previous_transaction
+    while boundary.parent is not None and not boundary.nested:
+        boundary = boundary.parent
+    mark = deferred.marks.pop(boundary, None)
+    if mark is None and boundary.parent is None:
         mark = 0  # the whole transaction
     if mark is not None:
         del deferred.rows[mark:]

@@ -39,15 +39,12 @@ References between ops and uploads ("metadata and file in either order")
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,8 +54,7 @@ from backend.core.auth import Principal
 from backend.core.clock import Clock, iso_utc
 from backend.core.commands import Ctx
 from backend.core.db import transaction
-from backend.core.errors import Conflict, DomainError, NotFound, TooLarge, Unprocessable
-from backend.core.http import validation_error_items
+from backend.core.errors import Conflict, DomainError, NotFound, Unprocessable
 from backend.core.idempotency import OP_SCOPE, OpScope
 from backend.core.signing import Keys
 from backend.inspections.service.context import keep_loaded_inspections
@@ -66,11 +62,25 @@ from backend.settings import Settings
 from backend.sync import commands, repository
 from backend.sync.ledger import AWAITING_UPLOAD, fingerprint, op_id_from_idempotency_key, record_direct_op
 from backend.sync.models import SyncOp
+from backend.sync.ops import (
+    INTERNAL_BODY,
+    MAX_OPS,
+    DependencyPending,
+    OpOutcome,
+    Stored,
+    conflict_body,
+    decode,
+    error_body,
+    idempotency_key,
+    not_allowed,
+    references,
+    substitute,
+    validate,
+)
 from backend.sync.schemas import SyncOpIn, SyncOpRead
 
 log = logging.getLogger("fieldcheck.sync")
 
-MAX_OPS = 500
 #: A chunk's transaction commits once it has run this long: the SQLite write lock is never held
 #: much longer at a time (one op more at most), and a crash loses at most one chunk of work.
 CHUNK_BUDGET_S = 0.04
@@ -78,114 +88,10 @@ CHUNK_BUDGET_S = 0.04
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 _CHUNK_RETRIES = 3
 
-_INTERNAL = {"status": 500, "code": "INTERNAL_ERROR", "message": "Internal error", "message_zh": "服务器内部错误",
-             "article": None, "detail": {}}
-
-_REF_RE = re.compile(r"\$op:([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
-
-
-@dataclass(frozen=True, slots=True)
-class OpOutcome:
-    op_id: uuid.UUID
-    status: int
-    body: Any
-    replayed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    """What the ledger holds for an op (the row, or what this batch just wrote)."""
-
-    caller: str
-    fingerprint: str
-    status: int
-    body: Any
-
-
-def error_body(exc: DomainError) -> dict[str, Any]:
-    """The API error body (API.md §Conventions), as the direct call would have answered."""
-    return {"status": exc.http_status, "code": exc.code, "message": exc.message, "message_zh": exc.message_zh,
-            "article": exc.article, "detail": exc.detail}
-
-
-def idempotency_key(op_id: uuid.UUID) -> str:
-    """The Idempotency-Key a direct upload belonging to an op carries."""
-    return f"op:{op_id}"
-
-
-def _conflict_body(op_id: uuid.UUID) -> dict[str, Any]:
-    return error_body(Conflict("This op_id was already used for a different request",
-                               "该操作编号已用于另一个不同的请求", code="ID_CONFLICT", detail={"op_id": str(op_id)}))
-
-
-def _not_allowed(method: str, path: str) -> DomainError:
-    return DomainError(
-        "This request cannot be recorded offline; send it directly when online",
-        "该操作不能离线记录，请联网后直接提交", code="OP_NOT_ALLOWED_OFFLINE", status=403,
-        detail={"method": method, "path": path})
-
 
 class _AppliedMeanwhile(Exception):
     """A chunk's deferred inserts met rows another transaction committed first (PostgreSQL: a
     concurrent batch with the same ops; SQLite: one that committed before this chunk began)."""
-
-
-class _DependencyPending(Exception):
-    def __init__(self, ref: uuid.UUID) -> None:
-        super().__init__(str(ref))
-        self.ref = ref
-
-
-def _references(value: Any, found: set[uuid.UUID]) -> None:
-    if isinstance(value, str):
-        if "$op:" in value:
-            found.update(uuid.UUID(m) for m in _REF_RE.findall(value))
-    elif isinstance(value, dict):
-        for item in value.values():
-            _references(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _references(item, found)
-
-
-def _substitute(value: Any, ids: dict[uuid.UUID, str]) -> Any:
-    if isinstance(value, str):
-        return _REF_RE.sub(lambda m: ids[uuid.UUID(m.group(1))], value) if "$op:" in value else value
-    if isinstance(value, dict):
-        return {k: _substitute(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, ids) for v in value]
-    return value
-
-
-def _validate(ops: Sequence[SyncOpIn]) -> None:
-    if len(ops) > MAX_OPS:
-        raise TooLarge(f"At most {MAX_OPS} ops per sync call; send the rest in another call",
-                       f"每次同步最多 {MAX_OPS} 个操作，其余请分批发送",
-                       detail={"reason": "too_many_ops", "max_ops": MAX_OPS, "ops": len(ops)})
-    errors = [{"field": f"ops[{i}].recorded_at", "code": "timezone", "message": "needs a UTC offset"}
-              for i, op in enumerate(ops) if op.recorded_at.tzinfo is None]
-    if errors:
-        raise Unprocessable("recorded_at needs a UTC offset", "recorded_at 须带时区偏移", detail={"errors": errors})
-
-
-def _decode(command: commands.OfflineCommand, body: Any) -> Any:
-    """The op's body as the endpoint's Struct, with the endpoint's validation errors."""
-    if command.body is None:
-        if body not in (None, {}):
-            raise Unprocessable("The request does not match the schema", "请求内容不符合要求", code="VALIDATION_ERROR",
-                                detail={"errors": [{"field": "body", "code": "unknown_field",
-                                                    "message": "this request takes no body"}]})
-        return None
-    if body is None:
-        raise Unprocessable("The request does not match the schema", "请求内容不符合要求", code="VALIDATION_ERROR",
-                            detail={"errors": [{"field": "body", "code": "required", "message": "body required"}]})
-    try:
-        # Through JSON, so that strings become datetimes, UUIDs and enums exactly as on the wire.
-        return msgspec.json.decode(msgspec.json.encode(body), type=command.body)
-    except msgspec.ValidationError as exc:
-        raise Unprocessable("The request does not match the schema", "请求内容不符合要求", code="VALIDATION_ERROR",
-                            detail={"errors": validation_error_items(str(exc))}) from exc
 
 
 class _Batch:
@@ -200,7 +106,7 @@ class _Batch:
         self.keys = keys
         self.settings = settings
         #: Results stored by this batch's committed chunks (for replays and `$op:` inside the batch).
-        self.stored: dict[uuid.UUID, _Stored] = {}
+        self.stored: dict[uuid.UUID, Stored] = {}
 
     async def run(self, ops: Sequence[SyncOpIn]) -> list[OpOutcome]:
         # The ledger rows of every op of the batch, read once without the write lock: most ops of a
@@ -250,7 +156,7 @@ class _Batch:
     async def _chunk(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
                      applied: list[tuple[SyncOpIn, OpOutcome]], *, defer: bool) -> list[OpOutcome]:
         """Ops from `start` in one transaction, until the chunk budget is spent."""
-        staged: dict[uuid.UUID, _Stored] = {}
+        staged: dict[uuid.UUID, Stored] = {}
         done: list[tuple[SyncOpIn, OpOutcome]] = []
         outcomes: list[OpOutcome] = []
         async with transaction(self.maker) as session:
@@ -278,22 +184,22 @@ class _Batch:
         return outcomes
 
     def _earlier(self, op_id: uuid.UUID, known: dict[uuid.UUID, SyncOp],
-                 staged: dict[uuid.UUID, _Stored]) -> _Stored | None:
+                 staged: dict[uuid.UUID, Stored]) -> Stored | None:
         found = staged.get(op_id) or self.stored.get(op_id)
         if found is not None:
             return found
         row = known.get(op_id)
         if row is None:
             return None
-        return _Stored(row.caller, row.request_sha256, row.status_code, row.response)
+        return Stored(row.caller, row.request_sha256, row.status_code, row.response)
 
-    def _answer_stored(self, op_id: uuid.UUID, fp: str, stored: _Stored) -> OpOutcome:
+    def _answer_stored(self, op_id: uuid.UUID, fp: str, stored: Stored) -> OpOutcome:
         if stored.fingerprint != fp or stored.caller != self.caller:
-            return OpOutcome(op_id, 409, _conflict_body(op_id), False)
+            return OpOutcome(op_id, 409, conflict_body(op_id), False)
         return OpOutcome(op_id, stored.status, stored.body, True)
 
     async def _one(self, ctx: Ctx, op: SyncOpIn, known: dict[uuid.UUID, SyncOp],
-                   staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
+                   staged: dict[uuid.UUID, Stored]) -> OpOutcome:
         try:
             fp = self._fingerprint(op)
         except ValueError:  # numbers JSON cannot carry exactly (RFC 8785: beyond ±2^53)
@@ -304,7 +210,7 @@ class _Batch:
             return self._answer_stored(op.op_id, fp, earlier)
         try:
             path, body = await self._resolve(ctx.session, op, staged)
-        except _DependencyPending as pending:
+        except DependencyPending as pending:
             wait = Conflict("This op names an op that has not been applied yet; send it again later",
                             "该操作引用的操作尚未完成，请稍后重发", code="OP_DEPENDENCY_PENDING",
                             detail={"op_id": str(pending.ref)})
@@ -313,9 +219,9 @@ class _Batch:
             return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
         try:
             found = commands.match(op.method, path)
-            data = _decode(found.command, body)
+            data = decode(found.command, body)
         except commands.NotAllowed:
-            refused = _not_allowed(op.method, op.path)
+            refused = not_allowed(op.method, op.path)
             return await self._store(ctx.session, op, fp, refused.http_status, error_body(refused), staged)
         except DomainError as exc:
             return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
@@ -334,17 +240,17 @@ class _Batch:
                 del ctx.session.info[OP_SCOPE]
         except (DomainError, IntegrityError) as exc:
             return await self._after_failure(ctx.session, op, fp, exc, scope, staged)
-        staged[op.op_id] = _Stored(self.caller, fp, result.status_code, result.body)
+        staged[op.op_id] = Stored(self.caller, fp, result.status_code, result.body)
         return OpOutcome(op.op_id, result.status_code, result.body, False)
 
     async def _after_failure(self, session: AsyncSession, op: SyncOpIn, fp: str, exc: DomainError | IntegrityError,
-                             scope: OpScope, staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
+                             scope: OpScope, staged: dict[uuid.UUID, Stored]) -> OpOutcome:
         """The op's savepoint was rolled back: store its refusal, or answer what was stored first."""
         if isinstance(exc, IntegrityError):
             # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
             row = await repository.get(session, op.op_id)
             if row is not None:
-                return self._answer_stored(op.op_id, fp, _Stored(row.caller, row.request_sha256, row.status_code,
+                return self._answer_stored(op.op_id, fp, Stored(row.caller, row.request_sha256, row.status_code,
                                                                  row.response))
         try:
             if scope.recover is None:
@@ -355,7 +261,7 @@ class _Batch:
             return await self._store(session, op, fp, refused.http_status, error_body(refused), staged)
         except IntegrityError:  # the effect itself broke a constraint: a bug, as it would be on HTTP
             log.exception("sync op %s: integrity error", op.op_id)
-            return OpOutcome(op.op_id, 500, _INTERNAL, False)
+            return OpOutcome(op.op_id, 500, INTERNAL_BODY, False)
         return await self._store(session, op, fp, result.status_code, result.body, staged)
 
     def _fingerprint(self, op: SyncOpIn) -> str:
@@ -373,7 +279,7 @@ class _Batch:
                       applied_at=now)
 
     async def _store(self, session: AsyncSession, op: SyncOpIn, fp: str, status: int, body: Any,
-                     staged: dict[uuid.UUID, _Stored]) -> OpOutcome:
+                     staged: dict[uuid.UUID, Stored]) -> OpOutcome:
         """Store a result without an effect of this op (a refusal, or the outcome stored for the
         command's key by an earlier request) as the op's result."""
         row = self._row(op, fp, status, body, self.clock.now())
@@ -387,16 +293,16 @@ class _Batch:
                 stored = await repository.get(session, op.op_id)
                 if stored is None:
                     raise
-                return self._answer_stored(op.op_id, fp, _Stored(stored.caller, stored.request_sha256,
+                return self._answer_stored(op.op_id, fp, Stored(stored.caller, stored.request_sha256,
                                                                  stored.status_code, stored.response))
-        staged[op.op_id] = _Stored(self.caller, fp, status, body)
+        staged[op.op_id] = Stored(self.caller, fp, status, body)
         return OpOutcome(op.op_id, status, body, False)
 
     async def _resolve(self, session: AsyncSession, op: SyncOpIn,
-                       staged: dict[uuid.UUID, _Stored]) -> tuple[str, Any]:
+                       staged: dict[uuid.UUID, Stored]) -> tuple[str, Any]:
         refs: set[uuid.UUID] = set()
-        _references(op.path, refs)
-        _references(op.body, refs)
+        references(op.path, refs)
+        references(op.body, refs)
         if not refs:
             return op.path, op.body
         ids: dict[uuid.UUID, str] = {}
@@ -405,16 +311,16 @@ class _Batch:
             if stored is None:
                 row = await repository.get(session, ref)
                 if row is not None:
-                    stored = _Stored(row.caller, row.request_sha256, row.status_code, row.response)
+                    stored = Stored(row.caller, row.request_sha256, row.status_code, row.response)
             if stored is None or stored.caller != self.caller:
-                raise _DependencyPending(ref)
+                raise DependencyPending(ref)
             created = stored.body.get("id") if isinstance(stored.body, dict) else None
             if not 200 <= stored.status < 300 or not isinstance(created, str):
                 raise DomainError("This op names an op that was refused", "该操作引用的操作未成功",
                                   code="OP_DEPENDENCY_FAILED", status=424,
                                   detail={"op_id": str(ref), "status": stored.status})
             ids[ref] = created
-        return _substitute(op.path, ids), _substitute(op.body, ids)
+        return substitute(op.path, ids), substitute(op.body, ids)
 
 
 async def run_batch(maker: async_sessionmaker[AsyncSession], read_maker: async_sessionmaker[AsyncSession], *,
@@ -422,7 +328,7 @@ async def run_batch(maker: async_sessionmaker[AsyncSession], read_maker: async_s
                     settings: Settings) -> list[OpOutcome]:
     """Apply `ops` in order, each once; one outcome per op, in order. `read_maker` makes sessions
     that read without taking SQLite's write lock."""
-    _validate(ops)
+    validate(ops)
     return await _Batch(maker, read_maker, principal, device_id, clock, keys, settings).run(ops)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.core import deferred
 from backend.core.errors import Conflict
@@ -74,3 +75,27 @@ async def test_a_duplicate_key_deferred_in_the_same_transaction_is_answered_not_
                                       now=NOW, create=create)
         assert second.replayed and second.body == {"id": "x"} and second.status_code == 200
         assert len(runs) == 1
+
+
+async def _colliding_op(session: Any) -> None:
+    async with session.begin_nested():  # an op whose effect collides at flush
+        deferred.add(session, _record("test-deferred:dropped"))
+        session.add(_record("test-deferred:existing"))
+        await session.flush()
+
+
+async def test_a_flush_failing_inside_a_later_savepoint_drops_only_that_savepoints_rows(session_factory: Any) -> None:
+    # The flush that fails runs in a subtransaction of its own; rolling that back must not count
+    # as rolling back the whole transaction (the earlier ops' rows, audit entries and ledger rows
+    # would be lost while their effects commit).
+    async with session_factory() as session, session.begin():
+        session.add(_record("test-deferred:existing"))
+        await session.flush()
+        deferred.defer_inserts(session)
+        async with session.begin_nested():  # an op that applied
+            deferred.add(session, _record("test-deferred:applied"))
+        with pytest.raises(IntegrityError):
+            await _colliding_op(session)
+        assert [r.key for r in deferred.pending(session, IdempotencyRecord)] == ["test-deferred:applied"]
+        await deferred.flush_deferred(session)
+        assert await _keys(session) == {"test-deferred:existing", "test-deferred:applied"}
