@@ -46,6 +46,7 @@ from backend.inspections.schemas import (
 )
 from backend.inspections.service import (
     ActContext,
+    hold,
     load_act_context,
     load_inspection,
     position_read,
@@ -112,7 +113,7 @@ async def _required_inspectors(session: AsyncSession, ctx: ActContext, doc_type:
     """Authorised inspectors who were present (checked in at some point): they must sign."""
     if doc_type not in article13.RECORD_TYPES:
         return set()
-    present_ever = await repository.ever_checked_in(session, ctx.inspection.id)
+    present_ever = ctx.ever_checked_in()
     people = await repository.people_with_agencies(
         session, [tm.person_id for tm, _ in ctx.team if tm.role == INSPECTOR and tm.person_id in present_ever])
     out = set()
@@ -131,9 +132,15 @@ async def _lock_state(session: AsyncSession, ctx: ActContext, doc: Document, tod
                               await _required_inspectors(session, ctx, doc.type, today))
 
 
-async def document_read(session: AsyncSession, ctx: ActContext, doc: Document, today: date) -> DocumentRead:
-    sigs = await repository.signatures(session, doc.id, doc.version)
-    successor = (await repository.superseded_by(session, [doc.id])).get(doc.id)
+async def document_read(session: AsyncSession, ctx: ActContext, doc: Document, today: date, *,
+                        written: bool = False) -> DocumentRead:
+    """`written`: this version was just written by the caller, so it has no signatures yet and
+    nothing supersedes it (only a locked document is corrected, and a new one is not locked)."""
+    sigs: Sequence[Signature] = []
+    successor = None
+    if not written:
+        sigs = await repository.signatures(session, doc.id, doc.version)
+        successor = (await repository.superseded_by(session, [doc.id])).get(doc.id)
     requirements: dict[str, Any] = {}
     if not doc.locked:
         requirements = (await _lock_state(session, ctx, doc, today, sigs)).detail()
@@ -151,6 +158,7 @@ async def _load_document(session: AsyncSession, principal: Principal, document_i
     doc = await repository.document(session, document_id)
     if doc is None:
         raise NotFound("No such document", "未找到该文书")
+    hold(session, doc)
     ctx = await load_inspection(session, principal, doc.inspection_id, write=write)
     return doc, ctx
 
@@ -183,10 +191,11 @@ async def create_document(session: AsyncSession, principal: Principal, inspectio
                    content_sha256=content_sha256(data.type, inspection_id, 1, data.content), locked=False,
                    created_by=principal.person_id, created_at=now, updated_by=principal.person_id, updated_at=now)
     await repository.add(session, doc)
+    hold(session, doc)
     await record(session, actor=principal.actor, action="document.created", subject=f"document:{doc.id}",
                  data={"inspection_id": str(inspection_id), "type": doc.type, "version": 1,
                        "content_sha256": doc.content_sha256}, at=now)
-    return await document_read(session, ctx, doc, today)
+    return await document_read(session, ctx, doc, today, written=True)
 
 
 async def update_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID,
@@ -205,7 +214,7 @@ async def update_document(session: AsyncSession, principal: Principal, document_
     await record(session, actor=principal.actor, action="document.updated", subject=f"document:{doc.id}",
                  data={"version": doc.version, "content_sha256": doc.content_sha256,
                        "signatures_dropped": dropped}, at=now)
-    return await document_read(session, ctx, doc, today)
+    return await document_read(session, ctx, doc, today, written=True)
 
 
 async def correct_document(session: AsyncSession, principal: Principal, document_id: uuid.UUID,
@@ -226,9 +235,10 @@ async def correct_document(session: AsyncSession, principal: Principal, document
                    supersedes=doc.id, created_by=principal.person_id, created_at=now,
                    updated_by=principal.person_id, updated_at=now)
     await repository.add(session, new)
+    hold(session, new)
     await record(session, actor=principal.actor, action="document.corrected", subject=f"document:{new.id}",
                  data={"supersedes": str(doc.id), "type": new.type, "content_sha256": new.content_sha256}, at=now)
-    return await document_read(session, ctx, new, today)
+    return await document_read(session, ctx, new, today, written=True)
 
 
 def _validate_signature_body(data: SignatureCreate) -> None:

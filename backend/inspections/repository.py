@@ -89,14 +89,6 @@ async def check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence
     )).scalars().all()
 
 
-async def open_check_in(session: AsyncSession, inspection_id: uuid.UUID, person_id: uuid.UUID) -> CheckIn | None:
-    return (await session.execute(
-        select(CheckIn).where(CheckIn.inspection_id == inspection_id, CheckIn.person_id == person_id,
-                              CheckIn.out_at.is_(None))
-        .order_by(CheckIn.at.desc()).limit(1)
-    )).scalar_one_or_none()
-
-
 async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lon: float, lat: float) -> float:
     """Geodesic distance (metres, WGS84 ellipsoid) from the inspection's site to a point, computed
     by SpatiaLite or PostGIS."""
@@ -168,13 +160,6 @@ async def evidence_count(session: AsyncSession, inspection_id: uuid.UUID) -> int
         select(func.count()).select_from(Evidence)
         .where(Evidence.owner_kind == "inspection", Evidence.owner_id == inspection_id)
     )).scalar_one())
-
-
-async def ever_checked_in(session: AsyncSession, inspection_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = (await session.execute(
-        select(CheckIn.person_id).where(CheckIn.inspection_id == inspection_id).distinct()
-    )).scalars().all()
-    return set(rows)
 
 
 async def list_visible(

@@ -17,6 +17,7 @@ from backend.inspections.service.context import (
     MAX_ACCURACY_ALLOWANCE_M,
     MAX_CLOCK_SKEW,
     ActContext,
+    hold,
     load_act_context,
     load_inspection,
     local_day,
@@ -51,7 +52,7 @@ from backend.inspections.service.reads import (
 __all__ = [
     "ACTIVE_STATUSES", "MAX_ACCURACY_ALLOWANCE_M", "MAX_CLOCK_SKEW", "ActContext", "add_finding", "check_in",
     "check_in_read", "check_out", "create_inspection", "display_read", "finding_read", "finish_inspection",
-    "get_inspection", "grant_signing_authorisation", "inspection_read", "list_inspections", "list_item",
+    "get_inspection", "grant_signing_authorisation", "hold", "inspection_read", "list_inspections", "list_item",
     "load_act_context", "load_inspection", "local_day", "officer_readiness", "position_read",
     "record_display", "require_active", "require_aware", "require_may_act", "require_member",
     "require_not_future", "site_read", "start_inspection", "wgs84",

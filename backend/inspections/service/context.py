@@ -2,11 +2,14 @@
 passes through (`load_act_context` + `require_may_act`); small helpers shared by the use cases.
 
 A caller that runs many acts in one transaction (offline sync: a chunk of ops) may let the session
-keep what it loaded (`keep_loaded_inspections`): an inspection, its agency, team, open check-ins
-and credential displays are then read once and reused by the next acts on it. Whatever could make
-them stale drops them: a flush that writes an inspection, team member, check-in, display, person
-or agency (so an act sees the state the acts before it produced), and any rollback, savepoints
-included. Who may see and act is judged again on every load, from the kept rows."""
+keep what it loaded (`keep_loaded_inspections`): an inspection with its agency, its team, its
+check-ins and its credential displays are then read once and reused by the next acts on it.
+Whatever could make one of these parts stale drops that part, for every kept inspection, and the
+next act reads it again: a flush that writes an inspection or agency (the row and its agency), a
+team member (the teams), a check-in (the check-ins), a display (the displays) or a person (the
+teams and displays, which name people); so an act sees the state the acts before it produced. Any
+rollback, savepoints included, drops everything. Who may see and act is judged again on every
+load, from the kept rows."""
 
 from __future__ import annotations
 
@@ -51,12 +54,16 @@ ACTIVE_STATUSES = OPEN_STATUSES
 
 @dataclass(frozen=True)
 class ActContext:
-    """An inspection loaded for a caller: the row, its agency, its team and the rule snapshot."""
+    """An inspection loaded for a caller: the row, its agency, its team, the rule snapshot, and the
+    check-ins (all, open or not; by time) and credential displays (with their holders; by time)
+    the snapshot was taken from, which the use cases reuse instead of reading them again."""
 
     inspection: Inspection
     agency: Agency
     team: tuple[tuple[TeamMember, Person], ...]
     snapshot: InspectionSnapshot
+    check_ins: tuple[CheckIn, ...]
+    displays: tuple[tuple[CredentialDisplay, Person], ...]
 
     @property
     def inspection_id(self) -> uuid.UUID:
@@ -68,61 +75,119 @@ class ActContext:
                 return tm, person
         return None
 
+    def open_check_in(self, person_id: uuid.UUID) -> CheckIn | None:
+        """The person's open check-in (the latest, should there be several)."""
+        found = None
+        for c in self.check_ins:  # by time
+            if c.person_id == person_id and c.out_at is None:
+                found = c
+        return found
 
-async def _snapshot(session: AsyncSession, inspection: Inspection,
-                    team: tuple[tuple[TeamMember, Person], ...]) -> InspectionSnapshot:
-    open_ins = [c for c in await repository.check_ins(session, inspection.id) if c.out_at is None]
-    shown = {d.person_id for d, _ in await repository.displays(session, inspection.id)}
+    def ever_checked_in(self) -> set[uuid.UUID]:
+        """Everyone who checked in at some point."""
+        return {c.person_id for c in self.check_ins}
+
+
+def _snapshot(inspection: Inspection, team: tuple[tuple[TeamMember, Person], ...], check_ins: tuple[CheckIn, ...],
+              displays: tuple[tuple[CredentialDisplay, Person], ...]) -> InspectionSnapshot:
     return InspectionSnapshot(
         inspection_id=inspection.id,
         status=inspection.status,
         classification=inspection.classification,
         team=frozenset((tm.person_id, tm.role) for tm, _ in team),
-        present=frozenset(c.person_id for c in open_ins),
-        displayed=frozenset(shown),
+        present=frozenset(c.person_id for c in check_ins if c.out_at is None),
+        displayed=frozenset(d.person_id for d, _ in displays),
     )
 
 
 #: `session.info` key of the inspections kept for the session's transaction (keep_loaded_inspections).
 _KEPT = "fieldcheck.loaded_inspections"
-#: Rows whose change (flushed) makes a kept inspection stale.
-_CONTEXT_TYPES = (Inspection, TeamMember, CheckIn, CredentialDisplay, Person, Agency)
+
+
+class _Kept:
+    """The parts of the kept inspections, by inspection id; each dropped on its own."""
+
+    __slots__ = ("check_ins", "contexts", "displays", "rows", "teams")
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, tuple[Inspection, Agency]] = {}
+        self.teams: dict[uuid.UUID, tuple[tuple[TeamMember, Person], ...]] = {}
+        self.check_ins: dict[uuid.UUID, tuple[CheckIn, ...]] = {}
+        self.displays: dict[uuid.UUID, tuple[tuple[CredentialDisplay, Person], ...]] = {}
+        #: Contexts assembled from the parts above (dropped with any of them).
+        self.contexts: dict[uuid.UUID, ActContext] = {}
+
+    def drop(self, written: set[type]) -> None:
+        """Drop the parts a flush writing rows of these classes may have changed."""
+        parts = [part for part, classes in ((self.rows, (Inspection, Agency)), (self.teams, (TeamMember, Person)),
+                                            (self.check_ins, (CheckIn,)), (self.displays, (CredentialDisplay, Person)))
+                 if any(issubclass(cls, classes) for cls in written)]
+        for part in parts:
+            part.clear()
+        if parts:
+            self.contexts.clear()
+
+    def clear(self) -> None:
+        for part in (self.rows, self.teams, self.check_ins, self.displays, self.contexts):
+            part.clear()
+
+
+#: `session.info` key of other rows a keeping session holds on to (`hold`).
+_HELD = "fieldcheck.held_rows"
 
 
 def keep_loaded_inspections(session: AsyncSession) -> None:
     """Keep loaded inspections for the rest of this session's transaction (see the module doc).
     Only for a session whose transaction is short: rows other transactions commit meanwhile are
     not seen until something drops the kept ones."""
-    session.info[_KEPT] = {}
+    session.info[_KEPT] = _Kept()
+    session.info[_HELD] = []
+
+
+def hold(session: AsyncSession, row: object) -> None:
+    """In a session that keeps loaded inspections, keep `row` referenced until the session ends:
+    the identity map holds rows weakly, so a row nothing references would be read again by the
+    next act's `session.get` (a document its next op edits or signs). A savepoint rolled back
+    still expires what it changed. Elsewhere, nothing."""
+    held: list[object] | None = session.info.get(_HELD)
+    if held is not None:
+        held.append(row)
 
 
 @event.listens_for(Session, "after_flush")
 def _drop_kept_on_write(session: Session, flush_context: UOWTransaction) -> None:
-    kept = session.info.get(_KEPT)
-    if kept and any(isinstance(obj, _CONTEXT_TYPES) for objs in (session.new, session.dirty, session.deleted)
-                    for obj in objs):
-        kept.clear()
+    kept: _Kept | None = session.info.get(_KEPT)
+    if kept is not None:
+        kept.drop({type(obj) for objs in (session.new, session.dirty, session.deleted) for obj in objs})
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_kept_on_rollback(session: Session, previous_transaction: object) -> None:
-    kept = session.info.get(_KEPT)
-    if kept:
+    kept: _Kept | None = session.info.get(_KEPT)
+    if kept is not None:
         kept.clear()
 
 
 async def _load(session: AsyncSession, inspection_id: uuid.UUID) -> ActContext | None:
-    kept: dict[uuid.UUID, ActContext] | None = session.info.get(_KEPT)
-    if kept is not None and inspection_id in kept:
-        return kept[inspection_id]
-    found = await repository.inspection_with_agency(session, inspection_id)
+    kept: _Kept = session.info.get(_KEPT) or _Kept()  # a session that keeps nothing: read it all
+    loaded = kept.contexts.get(inspection_id)
+    if loaded is not None:
+        return loaded
+    found = kept.rows.get(inspection_id) or await repository.inspection_with_agency(session, inspection_id)
     if found is None:
         return None
-    inspection, agency = found
-    team = tuple(await repository.team(session, inspection.id))
-    loaded = ActContext(inspection, agency, team, await _snapshot(session, inspection, team))
-    if kept is not None:
-        kept[inspection_id] = loaded
+    inspection, agency = kept.rows[inspection_id] = found
+    team = kept.teams.get(inspection_id)
+    if team is None:
+        team = kept.teams[inspection_id] = tuple(await repository.team(session, inspection_id))
+    check_ins = kept.check_ins.get(inspection_id)
+    if check_ins is None:
+        check_ins = kept.check_ins[inspection_id] = tuple(await repository.check_ins(session, inspection_id))
+    displays = kept.displays.get(inspection_id)
+    if displays is None:
+        displays = kept.displays[inspection_id] = tuple(await repository.displays(session, inspection_id))
+    loaded = kept.contexts[inspection_id] = ActContext(
+        inspection, agency, team, _snapshot(inspection, team, check_ins, displays), check_ins, displays)
     return loaded
 
 

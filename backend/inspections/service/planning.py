@@ -44,6 +44,7 @@ from backend.inspections.service.context import (
 from backend.inspections.service.reads import (
     finding_read,
     get_inspection,
+    inspection_read,
 )
 from backend.personnel.models import SigningAuthorisation
 
@@ -101,9 +102,8 @@ def officer_readiness(ctx: ActContext, today: date, certificate_shown: set[uuid.
     return out
 
 
-async def _certificate_shown(session: AsyncSession, ctx: ActContext) -> set[uuid.UUID]:
-    return {d.person_id for d, _ in await repository.displays(session, ctx.inspection.id)
-            if d.kind == "enforcement_certificate"}
+def _certificate_shown(ctx: ActContext) -> set[uuid.UUID]:
+    return {d.person_id for d, _ in ctx.displays if d.kind == "enforcement_certificate"}
 
 
 async def start_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID,
@@ -112,7 +112,7 @@ async def start_inspection(session: AsyncSession, principal: Principal, inspecti
     ctx = await load_inspection(session, principal, inspection_id, write=True)
     require_member(ctx, principal)
     require_transition(ctx.inspection.status, IN_PROGRESS)
-    readiness = officer_readiness(ctx, today, await _certificate_shown(session, ctx))
+    readiness = officer_readiness(ctx, today, _certificate_shown(ctx))
     article13.require_two_officers(readiness)
     ctx.inspection.status = IN_PROGRESS
     ctx.inspection.started_at = now
@@ -122,7 +122,9 @@ async def start_inspection(session: AsyncSession, principal: Principal, inspecti
     ready = [str(o.person_id) for o in readiness if not o.missing]
     await record(session, actor=principal.actor, action="inspection.started", subject=f"inspection:{inspection_id}",
                  data={"officers_ready": ready}, at=now)
-    return await get_inspection(session, principal, inspection_id)
+    # The view of what was loaded (and checked) above, with the start written into its row: its
+    # team, check-ins and displays have not changed since.
+    return await inspection_read(session, ctx)
 
 
 async def finish_inspection(session: AsyncSession, principal: Principal, inspection_id: uuid.UUID,
@@ -144,7 +146,8 @@ async def finish_inspection(session: AsyncSession, principal: Principal, inspect
     await repository.flush(session)
     await record(session, actor=principal.actor, action="inspection.finished", subject=f"inspection:{inspection_id}",
                  data={"checked_out_at_finish": closed}, at=now)
-    return await get_inspection(session, principal, inspection_id)
+    # The view of what was loaded above: the check-ins closed are the same rows as its own.
+    return await inspection_read(session, ctx)
 
 
 # ------------------------------------------------------------------------------------------------

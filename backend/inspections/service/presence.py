@@ -61,7 +61,7 @@ async def check_in(session: AsyncSession, principal: Principal, inspection_id: u
     require_active(ctx)
     at = require_not_future(data.at, now, "at")
     lon, lat = wgs84(data.position)
-    if await repository.open_check_in(session, inspection_id, principal.person_id) is not None:
+    if ctx.open_check_in(principal.person_id) is not None:
         raise Conflict("You are already checked in", "您已签到", code="ALREADY_CHECKED_IN")
     distance = await repository.distance_to_site_m(session, inspection_id, lon, lat)
     allowance = min(data.position.accuracy_m or 0.0, MAX_ACCURACY_ALLOWANCE_M)
@@ -91,7 +91,7 @@ async def check_out(session: AsyncSession, principal: Principal, inspection_id: 
     require_member(ctx, principal)
     require_active(ctx)
     at = require_not_future(data.at, now, "at")
-    row = await repository.open_check_in(session, inspection_id, principal.person_id)
+    row = ctx.open_check_in(principal.person_id)
     if row is None:
         raise Conflict("You are not checked in", "您尚未签到", code="NOT_CHECKED_IN")
     if at < row.at:

@@ -82,7 +82,7 @@ async def inspection_read(session: AsyncSession, ctx: ActContext) -> InspectionR
     inspection = ctx.inspection
     names = {p.id: p for _, p in ctx.team}
     present = []
-    for c in await repository.check_ins(session, inspection.id):
+    for c in ctx.check_ins:
         if c.out_at is None and c.person_id in names:
             pos = position_read(c.lon, c.lat, c.accuracy_m)
             assert pos is not None
@@ -103,7 +103,7 @@ async def inspection_read(session: AsyncSession, ctx: ActContext) -> InspectionR
                              agency_code=p.agency_code, dispatched=tm.dispatch_id is not None)
               for tm, p in ctx.team],
         present=present,
-        credential_displays=[display_read(d, p) for d, p in await repository.displays(session, inspection.id)],
+        credential_displays=[display_read(d, p) for d, p in ctx.displays],
         findings=[finding_read(f) for f in await repository.findings(session, inspection.id)],
         documents=[DocumentSummary(id=d.id, type=d.type, version=d.version, content_sha256=d.content_sha256,
                                    locked=d.locked, supersedes=d.supersedes, superseded_by=successors.get(d.id))
