@@ -99,7 +99,8 @@ async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, acto
 
 
 #: `session.info` key under which a caller that runs each command in a savepoint of its own (offline
-#: sync: one savepoint per op, its ledger row written in it) puts an `OpScope`.
+#: sync: one savepoint per op, its ledger row written in it) puts an `OpScope`; or in its
+#: transaction alone (sync's first run of a chunk), rolling the whole transaction back when one fails.
 OP_SCOPE = "fieldcheck.op_scope"
 
 

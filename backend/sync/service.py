@@ -6,26 +6,29 @@ How a batch is applied
   the batch's ops are read once. Ops then run in short transactions of a few ops each ("chunks"):
   a chunk commits once it has held the database for CHUNK_BUDGET_S, so on SQLite other requests
   get the write lock between chunks. The batch's own audit entry (device, recorded_at of each
-  applied op) is written at the end; each command audits its act in the op's own savepoint.
-- Each op runs in one savepoint, which is also its command's idempotency savepoint
-  (core/idempotency.OpScope). Its ledger row (`sync_ops`, keyed by op_id), idempotency records
-  and audit entries are written in the chunk's transaction: deferred while the chunk runs and
-  inserted at its end in one statement per table (core/deferred.py); a savepoint rolled back drops
-  what its op deferred. The effect and "applied" commit together or not at all. A crash (even
-  kill -9) leaves each op either applied with its row or not applied without one; a replay skips
-  the former and applies the latter. Nothing is claimed, taken over or waited for.
-- Within a chunk an inspection is read once and reused by the following ops, until one of them
-  writes what Article 12/13 checks read (check-ins, displays, the inspection, its team) or a
-  savepoint rolls back: every op is judged on the state the ops before it produced
+  applied op) is written at the end; each command audits its act with its effect.
+- A chunk first runs its ops without a savepoint each (two statements an op saved): nearly every
+  op applies. When an op's command fails, the chunk is rolled back whole and run again with each
+  op in one savepoint, which is also its command's idempotency savepoint
+  (core/idempotency.OpScope), and which a refusal rolls back alone. Ledger rows (`sync_ops`, keyed
+  by op_id), idempotency records and audit entries are written in the chunk's transaction:
+  deferred while the chunk runs and inserted at its end in one statement per table
+  (core/deferred.py); a savepoint rolled back drops what its op deferred. The effect and "applied"
+  commit together or not at all. A crash (even kill -9) leaves each op either applied with its row
+  or not applied without one; a replay skips the former and applies the latter. Nothing is
+  claimed, taken over or waited for.
+- Within a chunk an inspection is read once and reused by the following ops; each of its parts
+  that an op writes (check-ins, displays, the inspection, its team) is dropped and read again, and
+  a rollback drops it all: every op is judged on the state the ops before it produced
   (inspections.service.context.keep_loaded_inspections).
 - A concurrent batch with the same op (the phone retrying on a second connection): its chunk's
   ledger insert meets the row the first committed (on PostgreSQL it waits for the first
   transaction, then fails). The chunk is rolled back whole and run again with each op's rows
   inserted in its own savepoint, so those ops answer the stored result and the others apply.
 - A refusal (any domain error: Article 13, jurisdiction, validation) rolls the op's savepoint back
-  and is stored as the op's result, with the error body the endpoint answers; later ops still run.
-  A replayed op_id answers its stored result (`replayed: true`); the same op_id with another
-  method, path, body or caller answers 409 ID_CONFLICT for that op only.
+  (in the chunk's second run) and is stored as the op's result, with the error body the endpoint
+  answers; later ops still run. A replayed op_id answers its stored result (`replayed: true`); the
+  same op_id with another method, path, body or caller answers 409 ID_CONFLICT for that op only.
 - Not stored (the phone may send the op again): an op naming an op that has not arrived yet
   (409 OP_DEPENDENCY_PENDING) and an unexpected server error (500).
 
@@ -94,6 +97,10 @@ class _AppliedMeanwhile(Exception):
     concurrent batch with the same ops; SQLite: one that committed before this chunk began)."""
 
 
+class _Refused(Exception):
+    """An op's command failed while its chunk ran without a savepoint per op."""
+
+
 class _Batch:
     def __init__(self, maker: async_sessionmaker[AsyncSession], read_maker: async_sessionmaker[AsyncSession],
                  principal: Principal, device_id: str, clock: Clock, keys: Keys, settings: Settings) -> None:
@@ -133,16 +140,23 @@ class _Batch:
     async def _chunk_with_retry(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
                                 applied: list[tuple[SyncOpIn, OpOutcome]]) -> list[OpOutcome]:
         defer = True
-        for attempt in range(_CHUNK_RETRIES + 1):
+        # First without a savepoint per op: nearly every op applies. When one fails, the chunk is
+        # rolled back whole and run again with one (not counted as a retry: it happens once).
+        shared = True
+        attempt = 0
+        while True:
             try:
-                return await self._chunk(ops, start, known, applied, defer=defer)
+                return await self._chunk(ops, start, known, applied, defer=defer, shared=shared)
+            except _Refused:
+                shared = False
+                continue
             except _AppliedMeanwhile:
                 # Another connection committed one of these ops (or a command key) first; the chunk
                 # was rolled back whole. Run it again, inserting each op's rows in its savepoint, so
                 # that the one met is answered from what the other stored.
                 if attempt == _CHUNK_RETRIES:
                     raise
-                defer = False
+                defer = shared = False
                 async with self.read_maker() as session:
                     known.update(await repository.get_many(session, {op.op_id for op in ops[start:]}))
                 log.info("sync chunk at op %d met ops applied meanwhile; running it again", start)
@@ -151,11 +165,12 @@ class _Batch:
                 if state not in _RETRY_SQLSTATES or attempt == _CHUNK_RETRIES:
                     raise
                 log.info("sync chunk at op %d rolled back (%s); running it again", start, state)
-        raise AssertionError("unreachable")
+            attempt += 1
 
     async def _chunk(self, ops: Sequence[SyncOpIn], start: int, known: dict[uuid.UUID, SyncOp],
-                     applied: list[tuple[SyncOpIn, OpOutcome]], *, defer: bool) -> list[OpOutcome]:
-        """Ops from `start` in one transaction, until the chunk budget is spent."""
+                     applied: list[tuple[SyncOpIn, OpOutcome]], *, defer: bool, shared: bool) -> list[OpOutcome]:
+        """Ops from `start` in one transaction, until the chunk budget is spent. `shared`: the ops
+        run without a savepoint each, and the first command that fails raises _Refused."""
         staged: dict[uuid.UUID, Stored] = {}
         done: list[tuple[SyncOpIn, OpOutcome]] = []
         outcomes: list[OpOutcome] = []
@@ -169,7 +184,7 @@ class _Batch:
             ctx = Ctx(session=session, principal=self.principal, clock=self.clock, keys=self.keys,
                       settings=self.settings)
             for op in ops[start:]:
-                outcome = await self._one(ctx, op, known, staged)
+                outcome = await self._one(ctx, op, known, staged, shared=shared)
                 outcomes.append(outcome)
                 if not outcome.replayed and 200 <= outcome.status < 300 and op.op_id in staged:
                     done.append((op, outcome))
@@ -199,7 +214,7 @@ class _Batch:
         return OpOutcome(op_id, stored.status, stored.body, True)
 
     async def _one(self, ctx: Ctx, op: SyncOpIn, known: dict[uuid.UUID, SyncOp],
-                   staged: dict[uuid.UUID, Stored]) -> OpOutcome:
+                   staged: dict[uuid.UUID, Stored], *, shared: bool = False) -> OpOutcome:
         try:
             fp = self._fingerprint(op)
         except ValueError:  # numbers JSON cannot carry exactly (RFC 8785: beyond ±2^53)
@@ -228,17 +243,24 @@ class _Batch:
         args = (*found.params, data) if found.command.body is not None else found.params
         now = self.clock.now()
         # The op's savepoint is also the idempotency savepoint of the command (core/idempotency.OpScope).
+        # Without one (`shared`), a failure rolls the whole chunk back, which then runs with them.
         scope = OpScope()
         ctx.session.info[OP_SCOPE] = scope
         try:
             try:
-                async with ctx.session.begin_nested():
+                if shared:
                     result = await found.command.run(ctx, *args)
-                    # Inserted with the chunk (deferred); gone with this savepoint if it rolls back.
                     deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+                else:
+                    async with ctx.session.begin_nested():
+                        result = await found.command.run(ctx, *args)
+                        # Inserted with the chunk (deferred); gone with this savepoint if it rolls back.
+                        deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
             finally:
                 del ctx.session.info[OP_SCOPE]
         except (DomainError, IntegrityError) as exc:
+            if shared:
+                raise _Refused from exc
             return await self._after_failure(ctx.session, op, fp, exc, scope, staged)
         staged[op.op_id] = Stored(self.caller, fp, result.status_code, result.body)
         return OpOutcome(op.op_id, result.status_code, result.body, False)
