@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, cast, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.auth import Principal
@@ -41,11 +41,24 @@ async def flush(session: AsyncSession) -> None:
     await session.flush()
 
 
+# The reads an act repeats (an inspection's context, a document's signatures) are built once, with
+# their parameters bound at execution: building and keying a statement costs more than running it.
+_INSPECTION_WITH_AGENCY = (select(Inspection, Agency).join(Agency, Agency.code == Inspection.agency_code)
+                           .where(Inspection.id == bindparam("inspection_id")))
+_TEAM = (select(TeamMember, Person).join(Person, Person.id == TeamMember.person_id)
+         .where(TeamMember.inspection_id == bindparam("inspection_id")).order_by(Person.name, Person.id))
+_CHECK_INS = (select(CheckIn).where(CheckIn.inspection_id == bindparam("inspection_id"))
+              .order_by(CheckIn.at, CheckIn.id))
+_DISPLAYS = (select(CredentialDisplay, Person).join(Person, Person.id == CredentialDisplay.person_id)
+             .where(CredentialDisplay.inspection_id == bindparam("inspection_id"))
+             .order_by(CredentialDisplay.at, CredentialDisplay.id))
+_SIGNATURES = (select(Signature).where(Signature.document_id == bindparam("document_id"),
+                                       Signature.version == bindparam("version"))
+               .order_by(Signature.at, Signature.created_at, Signature.id))
+
+
 async def inspection_with_agency(session: AsyncSession, inspection_id: uuid.UUID) -> tuple[Inspection, Agency] | None:
-    row = (await session.execute(
-        select(Inspection, Agency).join(Agency, Agency.code == Inspection.agency_code)
-        .where(Inspection.id == inspection_id)
-    )).first()
+    row = (await session.execute(_INSPECTION_WITH_AGENCY, {"inspection_id": inspection_id})).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -76,17 +89,12 @@ async def covering_dispatches(session: AsyncSession, person_ids: Iterable[uuid.U
 
 
 async def team(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[tuple[TeamMember, Person]]:
-    rows = (await session.execute(
-        select(TeamMember, Person).join(Person, Person.id == TeamMember.person_id)
-        .where(TeamMember.inspection_id == inspection_id).order_by(Person.name, Person.id)
-    )).all()
+    rows = (await session.execute(_TEAM, {"inspection_id": inspection_id})).all()
     return [(row[0], row[1]) for row in rows]
 
 
 async def check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[CheckIn]:
-    return (await session.execute(
-        select(CheckIn).where(CheckIn.inspection_id == inspection_id).order_by(CheckIn.at, CheckIn.id)
-    )).scalars().all()
+    return (await session.execute(_CHECK_INS, {"inspection_id": inspection_id})).scalars().all()
 
 
 async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lon: float, lat: float) -> float:
@@ -102,11 +110,7 @@ async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lo
 
 
 async def displays(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[tuple[CredentialDisplay, Person]]:
-    rows = (await session.execute(
-        select(CredentialDisplay, Person).join(Person, Person.id == CredentialDisplay.person_id)
-        .where(CredentialDisplay.inspection_id == inspection_id)
-        .order_by(CredentialDisplay.at, CredentialDisplay.id)
-    )).all()
+    rows = (await session.execute(_DISPLAYS, {"inspection_id": inspection_id})).all()
     return [(row[0], row[1]) for row in rows]
 
 
@@ -137,10 +141,7 @@ async def document(session: AsyncSession, document_id: uuid.UUID) -> Document | 
 
 
 async def signatures(session: AsyncSession, document_id: uuid.UUID, version: int) -> Sequence[Signature]:
-    return (await session.execute(
-        select(Signature).where(Signature.document_id == document_id, Signature.version == version)
-        .order_by(Signature.at, Signature.created_at, Signature.id)
-    )).scalars().all()
+    return (await session.execute(_SIGNATURES, {"document_id": document_id, "version": version})).scalars().all()
 
 
 async def authorisations_of(session: AsyncSession, person_id: uuid.UUID) -> Sequence[tuple[SigningAuthorisation, str]]:
