@@ -216,7 +216,7 @@ class _Batch:
     async def _one(self, ctx: Ctx, op: SyncOpIn, known: dict[uuid.UUID, SyncOp],
                    staged: dict[uuid.UUID, Stored], *, shared: bool = False) -> OpOutcome:
         try:
-            fp = self._fingerprint(op)
+            fp, named = self._fingerprint(op)
         except ValueError:  # numbers JSON cannot carry exactly (RFC 8785: beyond ±2^53)
             bad = Unprocessable("The op's body has numbers outside the JSON safe range", "操作内容中的数字超出范围")
             return OpOutcome(op.op_id, bad.http_status, error_body(bad), False)
@@ -233,7 +233,8 @@ class _Batch:
         except DomainError as exc:
             return await self._store(ctx.session, op, fp, exc.http_status, error_body(exc), staged)
         try:
-            found = commands.match(op.method, path)
+            # The command the fingerprint found, unless `$op:` references changed the path.
+            found = named if named is not None and path == op.path else commands.match(op.method, path)
             data = decode(found.command, body)
         except commands.NotAllowed:
             refused = not_allowed(op.method, op.path)
@@ -286,14 +287,16 @@ class _Batch:
             return OpOutcome(op.op_id, 500, INTERNAL_BODY, False)
         return await self._store(session, op, fp, result.status_code, result.body, staged)
 
-    def _fingerprint(self, op: SyncOpIn) -> str:
+    def _fingerprint(self, op: SyncOpIn) -> tuple[str, commands.Match | None]:
+        """The op's ledger fingerprint, and the command its path names (None: not a command, or a
+        path with `$op:` in it)."""
         try:
             named = commands.match(op.method, op.path)
         except commands.NotAllowed:
-            named = None  # not a command (or a path with `$op:` in it): the request as sent
+            named = None  # the fingerprint is then the request as sent
         if named is not None and named.command.fingerprint is not None:
-            return named.command.fingerprint(self.caller, named.params, op.body)
-        return fingerprint(self.caller, op.method, op.path, op.body)
+            return named.command.fingerprint(self.caller, named.params, op.body), named
+        return fingerprint(self.caller, op.method, op.path, op.body), named
 
     def _row(self, op: SyncOpIn, fp: str, status: int, body: Any, now: datetime) -> SyncOp:
         return SyncOp(op_id=op.op_id, caller=self.caller, device_id=self.device_id, method=op.method, path=op.path,
