@@ -15,6 +15,7 @@ import msgspec
 from backend.core.errors import Conflict, DomainError, TooLarge, Unprocessable
 from backend.core.http import validation_error_items
 from backend.sync import commands
+from backend.sync.models import SyncOp
 from backend.sync.schemas import SyncOpIn
 
 MAX_OPS = 500
@@ -41,6 +42,10 @@ class Stored:
     fingerprint: str
     status: int
     body: Any
+
+    @classmethod
+    def of(cls, row: SyncOp) -> Stored:
+        return cls(row.caller, row.request_sha256, row.status_code, row.response)
 
 
 def error_body(exc: DomainError) -> dict[str, Any]:

@@ -206,7 +206,7 @@ class _Batch:
         row = known.get(op_id)
         if row is None:
             return None
-        return Stored(row.caller, row.request_sha256, row.status_code, row.response)
+        return Stored.of(row)
 
     def _answer_stored(self, op_id: uuid.UUID, fp: str, stored: Stored) -> OpOutcome:
         if stored.fingerprint != fp or stored.caller != self.caller:
@@ -273,8 +273,7 @@ class _Batch:
             # PostgreSQL: a concurrent batch applied this op first (our insert waited for it).
             row = await repository.get(session, op.op_id)
             if row is not None:
-                return self._answer_stored(op.op_id, fp, Stored(row.caller, row.request_sha256, row.status_code,
-                                                                 row.response))
+                return self._answer_stored(op.op_id, fp, Stored.of(row))
         try:
             if scope.recover is None:
                 raise exc
@@ -318,8 +317,7 @@ class _Batch:
                 stored = await repository.get(session, op.op_id)
                 if stored is None:
                     raise
-                return self._answer_stored(op.op_id, fp, Stored(stored.caller, stored.request_sha256,
-                                                                 stored.status_code, stored.response))
+                return self._answer_stored(op.op_id, fp, Stored.of(stored))
         staged[op.op_id] = Stored(self.caller, fp, status, body)
         return OpOutcome(op.op_id, status, body, False)
 
@@ -336,7 +334,7 @@ class _Batch:
             if stored is None:
                 row = await repository.get(session, ref)
                 if row is not None:
-                    stored = Stored(row.caller, row.request_sha256, row.status_code, row.response)
+                    stored = Stored.of(row)
             if stored is None or stored.caller != self.caller:
                 raise DependencyPending(ref)
             created = stored.body.get("id") if isinstance(stored.body, dict) else None
