@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo, timeout_s=settings.db_timeout_s)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine, lock_on_write=True)
         app.state.read_sessionmaker = make_sessionmaker(engine, read_only=True)
         # What public verification reads, in memory, kept fresh by the change feed (see
         # backend/credentials/snapshot.py); other subscribers join the same feed.

@@ -24,15 +24,13 @@ import contextlib
 import fcntl
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.audit import repository, tiles, witness
@@ -48,7 +46,7 @@ from backend.audit.service import (
 )
 from backend.core.availability import is_database_unavailable
 from backend.core.clock import Clock
-from backend.core.db import make_engine, make_sessionmaker
+from backend.core.db import make_sessionmaker
 from backend.core.signing import KeyRing
 from backend.settings import Settings
 
@@ -173,8 +171,8 @@ class Sequencer:
             except Exception as exc:
                 if is_database_unavailable(exc):
                     # An outage, not a bug: one line, no traceback; the loop retries until it is back.
-                    log.warning("audit sequencer: database unavailable (%s); retrying in 1 s",
-                                type(exc).__name__)
+                    log.warning("audit sequencer: database unavailable (%s: %s); retrying in 1 s",
+                                type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
                 else:
                     log.exception("audit sequencer failed; retrying in 1 s")
             self.leading = False
@@ -216,47 +214,11 @@ class Sequencer:
                 return
             self.leading = True
             log.info("audit sequencer: leading (pid %d)", os.getpid())
-            # Rounds get their own connection, which asks for the write lock every few milliseconds
-            # instead of queueing on SQLite's busy handler: that handler sleeps up to 100 ms between
-            # tries and is not fair, so under a steady stream of writers a round could wait seconds
-            # (merge delays of 2 s were measured at 16 writers). Polling wins the lock as soon as
-            # the writer holding it commits, which keeps the merge delay near one round interval.
-            engine = make_engine(self.engine.url.render_as_string(hide_password=False),
-                                 timeout_s=SQLITE_POLL_S)
-            try:
-                await self._rounds(_PollingMaker(make_sessionmaker(engine), self.settings),
-                                   make_sessionmaker(self.engine, read_only=True))
-            finally:
-                await engine.dispose()
-
-
-#: How long one try for SQLite's write lock waits (its busy timeout) before the round polls again.
-SQLITE_POLL_S = 0.002
-
-
-class _PollingMaker:
-    """A session factory for SQLite rounds: each session is handed out only once its connection
-    holds the write lock (BEGIN IMMEDIATE retried every ~2 ms up to the database timeout)."""
-
-    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self._maker, self._timeout_s = maker, settings.db_timeout_s
-
-    @contextlib.asynccontextmanager
-    async def __call__(self) -> AsyncIterator[AsyncSession]:
-        deadline = time.monotonic() + self._timeout_s
-        while True:
-            session = self._maker()
-            try:
-                await session.connection()  # BEGIN IMMEDIATE, bounded by SQLITE_POLL_S
-            except OperationalError as exc:
-                await session.close()
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(SQLITE_POLL_S)
-                continue
-            async with session:
-                yield session
-            return
+            # Rounds queue for the write lock in the worker's write gate like every request
+            # (core/writegate: in order within the worker, taking turns with the other workers),
+            # not in SQLite's busy handler, which is not fair: under a steady stream of writers a
+            # round waited seconds there (merge delays of 2 s were measured at 16 writers).
+            await self._rounds(make_sessionmaker(self.engine), make_sessionmaker(self.engine, read_only=True))
 
 
 @contextlib.contextmanager

@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from backend.core import sqlite_inline
+from backend.core.writegate import WriteGate, is_write
+from backend.core.writegate import release as release_gate
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -85,20 +89,48 @@ def _load_spatialite(dbapi_connection: Any, _record: Any, *, busy_ms: int = 3000
 
 
 _OPEN = "fieldcheck_open_transaction"
+_PENDING = "fieldcheck_lock_on_write_pending"
 
 
-def _begin_immediate(conn: Any) -> None:
+def _begin_immediate(conn: Any, *, gate: WriteGate) -> None:
     # A deferred SQLite transaction that reads and then writes can fail with SQLITE_BUSY without
     # waiting, when another connection wrote in between. Taking the write lock at BEGIN makes
-    # writers queue on busy_timeout instead, and keeps the audit chain strictly serial.
+    # writers queue instead (in this process's gate first, core/writegate), and keeps the audit
+    # chain strictly serial.
     # Read-only sessions (public verification, health) open no transaction at all: each of their
-    # statements reads a consistent snapshot on its own, never queues behind writers, and saves
-    # the BEGIN/ROLLBACK round trips through aiosqlite's thread.
-    if conn.get_execution_options().get(READ_ONLY_OPTION):
-        conn.connection.info[_OPEN] = False
+    # statements reads a consistent snapshot on its own and never queues behind writers.
+    # Request sessions (LOCK_ON_WRITE_OPTION) take the lock at their first write (_lock_on_write).
+    info = conn.connection.info
+    options = conn.get_execution_options()
+    if options.get(READ_ONLY_OPTION):
+        info[_OPEN] = False
+    elif options.get(LOCK_ON_WRITE_OPTION):
+        info[_OPEN] = False
+        info[_PENDING] = True
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        conn.connection.info[_OPEN] = True
+        # Open from here on: whatever happens inside (a cancelled wait, an error after BEGIN), the
+        # connection is rolled back before it is used again (a rollback of nothing is free).
+        info[_OPEN] = True
+        gate.begin(info, conn.exec_driver_sql)
+
+
+def _lock_on_write(conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool, *,
+                   gate: WriteGate) -> None:
+    """A request session's reads before its first write run on their own (autocommit snapshots, as
+    every statement does under PostgreSQL's READ COMMITTED); the write lock is taken just before
+    the first statement that writes (or reads FOR UPDATE), and held to COMMIT. The lock is then
+    held for the writes, not for the authentication, the rule checks and the reads before them."""
+    info = conn.connection.info
+    if info.get(_PENDING) and is_write(statement, context):
+        del info[_PENDING]
+        info[_OPEN] = True
+        gate.begin(info, cursor.execute)
+
+
+def _release_record(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+    if record is not None:
+        record.info.pop(_PENDING, None)
+        release_gate(record.info)
 
 
 def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
@@ -117,15 +149,23 @@ def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
 
     def do_rollback(dbapi_connection: Any) -> None:
         info = info_of(dbapi_connection)
-        if info.get(_OPEN, True):
-            rollback(dbapi_connection)
-        info[_OPEN] = False
+        try:
+            if info.get(_OPEN, True):
+                rollback(dbapi_connection)
+        finally:
+            info[_OPEN] = False
+            info.pop(_PENDING, None)
+            release_gate(info)
 
     def do_commit(dbapi_connection: Any) -> None:
         info = info_of(dbapi_connection)
-        if info.get(_OPEN, True):
-            commit(dbapi_connection)
-        info[_OPEN] = False
+        try:
+            if info.get(_OPEN, True):
+                commit(dbapi_connection)
+        finally:
+            info[_OPEN] = False
+            info.pop(_PENDING, None)
+            release_gate(info)
 
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
     dialect.do_commit = do_commit  # type: ignore[method-assign]
@@ -136,10 +176,17 @@ def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> Asy
     PostgreSQL's pool and connection set-up. Past it the request fails, and core/http answers
     503 SERVICE_UNAVAILABLE (core/availability) instead of hanging."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout_s})
+        # Statements run in the loop's thread (core/sqlite_inline), not in one aiosqlite thread each.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout_s}, module=sqlite_inline.dbapi())
         event.listen(engine.sync_engine, "connect", partial(_load_spatialite, busy_ms=int(timeout_s * 1000)))
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        gate = WriteGate(timeout_s, engine.url.database)
+        event.listen(engine.sync_engine, "begin", partial(_begin_immediate, gate=gate))
+        event.listen(engine.sync_engine, "before_cursor_execute", partial(_lock_on_write, gate=gate))
         _skip_idle_rollbacks(engine)
+        # A connection that ends without COMMIT or ROLLBACK (invalidated after an error, closed,
+        # garbage-collected) ends its transaction too: its place in the gate goes with it.
+        for name in ("invalidate", "soft_invalidate", "close", "checkin"):
+            event.listen(engine.sync_engine.pool, name, _release_record)
         return engine
     # No pre-ping: it costs a round trip on every checkout. A connection that died while idle in
     # the pool (a database restart) fails that request's first statement instead, which core/http
@@ -156,18 +203,25 @@ def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> Asy
 
 
 READ_ONLY_OPTION = "fieldcheck_read_only"
+LOCK_ON_WRITE_OPTION = "fieldcheck_lock_on_write"
 
 
-def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False,
+                      lock_on_write: bool = False) -> async_sessionmaker[AsyncSession]:
     """Sessions for a unit of work. `read_only` ones are for handlers that run single-statement
     reads: on SQLite they run in autocommit mode without the write lock; on PostgreSQL in
-    AUTOCOMMIT, so a read costs its statements and no BEGIN/ROLLBACK round trips."""
+    AUTOCOMMIT, so a read costs its statements and no BEGIN/ROLLBACK round trips.
+    `lock_on_write` (request sessions; SQLite): the write lock is taken at the first write, not at
+    the first statement (_lock_on_write); other sessions (the CLI, migrations, the sequencer) hold
+    it from their first statement, so everything they read stays true until they commit."""
     bind = engine
     if read_only:
         options: dict[str, Any] = {READ_ONLY_OPTION: True}
         if engine.dialect.name == "postgresql":
             options["isolation_level"] = "AUTOCOMMIT"
         bind = engine.execution_options(**options)
+    elif lock_on_write and engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{LOCK_ON_WRITE_OPTION: True})
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
