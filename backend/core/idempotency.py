@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core import deferred
+from backend.core.canonical import jcs
 from backend.core.db import Base, UTCDateTime
 from backend.core.errors import Conflict, DomainError
 
@@ -45,7 +46,7 @@ def canonical_json(value: Any) -> bytes:
     """RFC 8785 bytes; for what RFC 8785 cannot represent (integers beyond 2^53, non-finite
     floats) a sorted-key JSON encoding, which is just as deterministic for hashing."""
     try:
-        return rfc8785.dumps(value)
+        return jcs(value)
     except (rfc8785.CanonicalizationError, ValueError, TypeError, OverflowError):
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 

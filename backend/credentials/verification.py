@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.canonical import jcs
 from backend.core.clock import iso_utc
 from backend.core.signing import KeyRing, Keys
 from backend.credentials import repository, tokens
@@ -138,7 +138,7 @@ def credential_jwks(keys: Keys) -> dict[str, Any]:
 
 
 def status_etag(entries: list[StatusEntry]) -> str:
-    body = rfc8785.dumps([{"jti": e.jti, "number": e.number, "status": e.status, "since": iso_utc(e.since)}
+    body = jcs([{"jti": e.jti, "number": e.number, "status": e.status, "since": iso_utc(e.since)}
                           for e in entries])
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import inclusion_for_subject, record
 from backend.core.auth import Principal
+from backend.core.canonical import jcs
 from backend.core.clock import iso_utc
 from backend.core.errors import Conflict, NotFound, Unprocessable, validation_error
 from backend.core.signing import Keys, b64url, b64url_decode
@@ -59,7 +60,7 @@ def content_sha256(doc_type: str, inspection_id: uuid.UUID, version: int, conten
     """SHA-256 (hex) of the document's canonical form. Raises 422 for content JSON cannot carry
     canonically (integers beyond ±2^53, which RFC 8785 / I-JSON cannot represent exactly)."""
     try:
-        canonical = rfc8785.dumps({"type": doc_type, "inspection_id": str(inspection_id), "version": version,
+        canonical = jcs({"type": doc_type, "inspection_id": str(inspection_id), "version": version,
                                    "content": content})
     except rfc8785.CanonicalizationError as exc:
         raise validation_error("content", "not_canonicalizable",
@@ -324,7 +325,7 @@ async def sign_document(session: AsyncSession, principal: Principal, document_id
         accuracy_m=data.position.accuracy_m if data.position else None, at=at, entered_by=principal.person_id,
         seal_kid=key.kid, seal="", created_at=now,
     )
-    sig.seal = b64url(key.private.sign(rfc8785.dumps(seal_payload(sig))))
+    sig.seal = b64url(key.private.sign(jcs(seal_payload(sig))))
     await repository.add(session, sig)
     await record(session, actor=principal.actor,
                  action="document.signature_refused" if data.refused else "document.signed",
@@ -371,7 +372,7 @@ async def verify_document(session: AsyncSession, principal: Principal, document_
             problems.append(VerifyProblem(problem="unknown_seal_key", signature_id=sig.id, detail=sig.seal_kid))
             continue
         try:
-            key.public.verify(b64url_decode(sig.seal), rfc8785.dumps(seal_payload(sig)))
+            key.public.verify(b64url_decode(sig.seal), jcs(seal_payload(sig)))
         except (InvalidSignature, ValueError):
             problems.append(VerifyProblem(problem="seal_invalid", signature_id=sig.id))
     if doc.locked:

@@ -16,9 +16,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.canonical import jcs
 from backend.core.errors import Conflict
 from backend.sync import repository
 from backend.sync.models import SyncOp
@@ -29,7 +29,7 @@ AWAITING_UPLOAD = "awaiting_upload"
 
 def fingerprint(caller: str, method: str, path: str, body: Any) -> str:
     payload = {"caller": caller, "method": method, "path": path, "body": body}
-    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+    return hashlib.sha256(jcs(payload)).hexdigest()
 
 
 def photo_fingerprint(caller: str, owner_kind: str, owner_id: uuid.UUID, sha256: str) -> str:
