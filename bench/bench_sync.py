@@ -7,12 +7,22 @@ his certificate (set-up, not timed); officer 1's phone queued check-in, certific
 11 findings, the inspection record, two revisions of it (PUT), his signature and the enterprise's,
 and his check-out: 20 ops × 25 = 500, every created object with a client id, as the app sends them.
 
-The server runs in its own process (uvicorn, `taskset -c 0` when there are 2+ cores); this script
-is the client, pinned to the other core. Other work on the machine adds noise to the absolute
-figures: read the ratio.
+The server runs in its own process (uvicorn, `taskset -c 0` when there are 2+ cores); the clients
+run on the other core. The batch is one POST from httpx in this script. The 500 direct requests are
+built here (same bytes httpx would send: compact UTF-8 JSON, Content-Type, Authorization), written
+to a file and replayed by `wrk -t1 -c1` (Debian package `wrk`, `taskset -c 1`) with
+bench/lua/replay.lua: in order, each once, on one keep-alive connection, each sent when the previous
+answer has been read; then wrk exits. The direct figure is the wall time inside wrk from handing
+the first request to the socket to parsing the last response (CLOCK_MONOTONIC, read in the Lua
+script): 500 requests one after another, without wrk's start-up or connect. httpx measures itself
+too: it adds ~0.7 ms to each sequential request, which would flatter the ratio; so the same kind of
+field day (fresh inspections) is also sent from httpx in this process, as before, and printed
+beside it, not used for the ratio (--no-httpx-direct skips it). Without wrk the direct requests
+come from httpx, with a warning. Other work on the machine adds noise to the absolute figures:
+read the ratio.
 
     .venv/bin/python bench/bench_sync.py [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
-                                         [--reps 2] [--no-sqlite]
+                                         [--reps 2] [--no-sqlite] [--no-httpx-direct] [--profile DIR]
 
 With --pg a scratch database is created beside the given one and dropped afterwards. Goals: batch
 ≤ 0.25 × direct; ≤ 2 ms/op on SQLite, ≤ 3 ms/op on PostgreSQL.
@@ -24,6 +34,7 @@ import argparse
 import asyncio
 import base64
 import io
+import json
 import os
 import shutil
 import socket
@@ -56,6 +67,10 @@ CERTS = {"sy.officer1": "LN-ZF-210100-2024004", "sy.officer2": "LN-ZF-210100-202
 INSPECTIONS = 25
 FINDINGS = 11
 RECORD = "on_site_inspection_record"
+WRK = shutil.which("wrk")
+REPLAY_LUA = ROOT / "bench" / "lua" / "replay.lua"
+#: A request as sent: method, path, headers, body bytes.
+Request = tuple[str, str, dict[str, str], bytes]
 
 
 def demo_id(username: str) -> uuid.UUID:
@@ -120,6 +135,38 @@ def field_day(inspection_ids: list[str], now: datetime) -> list[tuple[str, str, 
     return reqs
 
 
+def as_sent(reqs: list[tuple[str, str, dict[str, Any] | None]], headers: dict[str, str]) -> list[Request]:
+    """The requests as httpx sends `request(method, path, json=body, headers=headers)`."""
+    out: list[Request] = []
+    for method, path, body in reqs:
+        if body is None:
+            out.append((method, path, dict(headers), b""))
+        else:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            out.append((method, path, {**headers, "Content-Type": "application/json"}, content))
+    return out
+
+
+def write_requests(path: Path, reqs: list[Request]) -> None:
+    """The request file bench/lua/replay.lua reads: a count, then per request a line
+    `METHOD path n_headers body_length`, the header lines, the body bytes and a newline."""
+    with path.open("wb") as f:
+        f.write(b"%d\n" % len(reqs))
+        for method, target, headers, body in reqs:
+            if any(c.isspace() for c in method + target):
+                raise ValueError(f"no spaces allowed in {method} {target}")
+            f.write(f"{method} {target} {len(headers)} {len(body)}\n".encode())
+            for name, value in headers.items():
+                if ":" in name or "\n" in name + value:
+                    raise ValueError(f"header {name!r} cannot be written on one line")
+                f.write(f"{name}: {value}\n".encode())
+            f.write(body + b"\n")
+
+
+def pinned(cpu: int, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,12 +208,15 @@ async def wait_up(client: httpx.AsyncClient) -> None:
 
 
 class Run:
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, dict[str, str]], count_sql: bool) -> None:
+    def __init__(self, client: httpx.AsyncClient, base: str, scratch: Path, tokens: dict[str, dict[str, str]],
+                 count_sql: bool) -> None:
         self.client = client
+        self.base = base
+        self.scratch = scratch
         self.tokens = tokens
         self.count_sql = count_sql
         #: Statements (by first keyword) the server ran for the timed part of each batch / direct run.
-        self.sql: dict[str, list[dict[str, int]]] = {"batch": [], "direct": []}
+        self.sql: dict[str, list[dict[str, int]]] = {"batch": [], "direct": [], "direct (httpx)": []}
 
     async def sql_counts(self) -> dict[str, int]:
         if not self.count_sql:
@@ -215,21 +265,53 @@ class Run:
             raise SystemExit(f"sync failed: {r.status_code} {bad[:2]}")
         return took
 
-    async def direct(self) -> float:
+    async def direct(self, via_wrk: bool, sql_kind: str = "direct") -> tuple[float, float | None]:
+        """The field day (fresh inspections) as direct requests one after another: (seconds, seconds of
+        them in flight or None). Through wrk (see replay()), or else from httpx in this process."""
         reqs = field_day(await self.setup(), datetime.now(UTC))
         headers = self.tokens["sy.officer1"]
         before = await self.sql_counts()
-        t0 = time.perf_counter()
-        for method, path, body in reqs:
-            r = await self.client.request(method, path, json=body, headers=headers)
-            if r.status_code >= 300:
-                raise SystemExit(f"direct {method} {path} failed: {r.status_code} {r.text[:300]}")
-        took = time.perf_counter() - t0
-        self.keep_sql("direct", before, await self.sql_counts())
-        return took
+        if via_wrk:
+            took, inflight = await self.replay(as_sent(reqs, headers))
+        else:
+            inflight = None
+            t0 = time.perf_counter()
+            for method, path, body in reqs:
+                r = await self.client.request(method, path, json=body, headers=headers)
+                if r.status_code >= 300:
+                    raise SystemExit(f"direct {method} {path} failed: {r.status_code} {r.text[:300]}")
+            took = time.perf_counter() - t0
+        self.keep_sql(sql_kind, before, await self.sql_counts())
+        return took, inflight
+
+    async def replay(self, reqs: list[Request]) -> tuple[float, float]:
+        """`wrk -t1 -c1` replays `reqs` in order, each once, on one connection (bench/lua/replay.lua):
+        (first request sent -> last response read, the sum of each request's time in flight), seconds."""
+        assert WRK is not None
+        req_file, results = self.scratch / "direct-requests.txt", self.scratch / "direct-results.txt"
+        write_requests(req_file, reqs)
+        results.unlink(missing_ok=True)
+        env = {**os.environ, "REPLAY_REQUESTS": str(req_file), "REPLAY_RESULTS": str(results)}
+        # -d is only a safety net: the script ends wrk after the last response.
+        proc = await asyncio.create_subprocess_exec(
+            *pinned(1, [WRK, "-t1", "-c1", "-d300s", "--timeout", "60s", "-s", str(REPLAY_LUA), self.base]),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        lines = results.read_text("utf-8").splitlines() if results.exists() else []
+        fields = dict(line.split(" ", 1) for line in lines if " " in line and not line.startswith("fail "))
+        for line in lines:
+            if line.startswith("fail "):
+                _, index, status, text = [*line.split(" ", 3), ""][:4]
+                method, path = reqs[int(index) - 1][:2]
+                raise SystemExit(f"direct {method} {path} failed: {status} {text}")
+        if (proc.returncode != 0 or "complete" not in lines or fields.get("answered") != str(len(reqs))
+                or fields.get("resent") != "0" or fields.get("extra") != "0"):
+            raise SystemExit(f"wrk replay of {len(reqs)} requests failed (exit {proc.returncode}): {fields}\n"
+                             f"{out.decode(errors='replace')}{err.decode(errors='replace')}")
+        return int(fields["wall_ns"]) / 1e9, int(fields["inflight_ns"]) / 1e9
 
 
-async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path | None) -> None:
+async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path | None, httpx_direct: bool) -> None:
     await prepare(url, data_dir)
     keys = Keys(data_dir).load()
     settings = Settings(database_url=url, data_dir=str(data_dir), public_base_url=BASE_URL, demo=True)
@@ -240,15 +322,23 @@ async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
     server = start_server(url, data_dir, port, pin, profile)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             await wait_up(client)
-            run = Run(client, tokens, count_sql=profile is not None)
+            run = Run(client, base, data_dir, tokens, count_sql=profile is not None)
             await run.batch()  # warm-up: imports, caches, connection pool
             batch_t: list[float] = []
             direct_t: list[float] = []
+            inflight_t: list[float] = []
+            httpx_t: list[float] = []
             for _ in range(reps):
                 batch_t.append(await run.batch())
-                direct_t.append(await run.direct())
+                took, inflight = await run.direct(via_wrk=WRK is not None)
+                direct_t.append(took)
+                if inflight is not None:
+                    inflight_t.append(inflight)
+                if WRK is not None and httpx_direct:
+                    httpx_t.append((await run.direct(via_wrk=False, sql_kind="direct (httpx)"))[0])
     finally:
         server.send_signal(2)  # SIGINT: py-spy writes its profile, uvicorn stops
         try:
@@ -258,11 +348,22 @@ async def bench_db(name: str, url: str, data_dir: Path, reps: int, profile: Path
     n = INSPECTIONS * (9 + FINDINGS)
     b, d = statistics.median(batch_t), statistics.median(direct_t)
     print(f"\n{name}: {n}-op field day, {reps} runs each (median)")
-    print(f"  one /sync batch     {b * 1000:8.0f} ms  ({b / n * 1000:.2f} ms/op)   runs: "
-          + ", ".join(f"{x * 1000:.0f}" for x in batch_t))
-    print(f"  {n} direct requests {d * 1000:8.0f} ms  ({d / n * 1000:.2f} ms/op)   runs: "
-          + ", ".join(f"{x * 1000:.0f}" for x in direct_t))
-    print(f"  ratio batch / direct = {b / d:.3f}   (goal ≤ 0.25)")
+
+    def line(label: str, runs: list[float], note: str = "") -> None:
+        m = statistics.median(runs)
+        print(f"  {label:<24}{m * 1000:8.0f} ms  ({m / n * 1000:.2f} ms/op)   runs: "
+              + ", ".join(f"{x * 1000:.0f}" for x in runs) + (f"   {note}" if note else ""))
+
+    line("one /sync batch", batch_t)
+    if WRK is not None:
+        line(f"{n} direct, wrk", direct_t, "(-t1 -c1: first request sent -> last response read)")
+        gap = statistics.median([(w - f) / n * 1e6 for w, f in zip(direct_t, inflight_t, strict=True)])
+        print(f"  {'':<24}of which wrk's own, between an answer and the next request: {gap:.0f} µs/op")
+    else:
+        line(f"{n} direct, httpx", direct_t, "(wrk not found: httpx in this process)")
+    if httpx_t:
+        line(f"{n} direct, httpx", httpx_t, "(in this process, as before; not used for the ratio)")
+    print(f"  ratio batch / direct = {b / d:.3f}   (goal ≤ 0.25; direct by {'wrk' if WRK else 'httpx'})")
     for kind, runs in run.sql.items():
         if runs:
             last = runs[-1]
@@ -277,9 +378,14 @@ async def main() -> int:
                                      "database is created next to it")
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-httpx-direct", action="store_true",
+                        help="skip the extra run of direct requests from httpx in this process (shown beside wrk's)")
     parser.add_argument("--profile", help="write a py-spy profile (collapsed stacks) of the server to this directory, "
                                           "and count the SQL statements per op")
     args = parser.parse_args()
+    if WRK is None:
+        print("WARNING: wrk not found (apt-get install wrk): the direct requests are sent from httpx in this "
+              "process, which adds ~0.7 ms to each and flatters the ratio batch / direct", file=sys.stderr)
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})  # the client on the other core than the server
     profile_dir = Path(args.profile) if args.profile else None
@@ -289,7 +395,7 @@ async def main() -> int:
         if not args.no_sqlite:
             db = work / "bench.db"
             await bench_db("SQLite + SpatiaLite", f"sqlite+aiosqlite:///{db}", work, args.reps,
-                           profile_dir / "sync-sqlite.txt" if profile_dir else None)
+                           profile_dir / "sync-sqlite.txt" if profile_dir else None, not args.no_httpx_direct)
         if args.pg:
             base = args.pg.rsplit("/", 1)[0]
             admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
@@ -301,7 +407,7 @@ async def main() -> int:
                 await conn.close()
             try:
                 await bench_db("PostgreSQL + PostGIS", f"{base}/{name}", work, args.reps,
-                               profile_dir / "sync-pg.txt" if profile_dir else None)
+                               profile_dir / "sync-pg.txt" if profile_dir else None, not args.no_httpx_direct)
             finally:
                 conn = await asyncpg.connect(admin)
                 try:
