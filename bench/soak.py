@@ -571,6 +571,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "soak_events": len(ev), "soak_photos": len(ph),
             "db_sessions_baseline": sessions1 - sessions0, "db_sessions_soak": sessions2 - sessions1,
             "loadavg_end": os.getloadavg(),
+            "by_kind": {k: (len(v), pct(v, 0.50), pct(v, 0.95)) for k, v in sorted(by_kind(ev).items())},
         })
         result["event_p95_ratio_vs_baseline"] = result["event_p95_ms"] / result["baseline_event_p95_ms"]
     finally:
@@ -621,6 +622,13 @@ async def _evidence_shas(url: str) -> list[str]:
         await engine.dispose()
 
 
+def by_kind(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    kinds: dict[str, list[float]] = {}
+    for r in rows:
+        kinds.setdefault(r["k"], []).append(r["ms"])
+    return kinds
+
+
 def report(result: dict[str, Any]) -> None:
     db = result["db"]
     print(f"\n== {db} ==")
@@ -630,6 +638,8 @@ def report(result: dict[str, Any]) -> None:
     print(f"events p50 {result['event_p50_ms']:.0f} ms, p95 {result['event_p95_ms']:.0f} ms, "
           f"p99 {result['event_p99_ms']:.0f} ms; p95 is {result['event_p95_ratio_vs_baseline']:.2f}x the "
           f"events-alone baseline ({result['baseline_event_p95_ms']:.0f} ms) of the same run")
+    print("events by kind (count, p50 / p95 ms): " + ", ".join(
+        f"{k} {n} {p50:.0f}/{p95:.0f}" for k, (n, p50, p95) in result["by_kind"].items()))
     print(f"photos p50 {result['photo_p50_ms']:.0f} ms, p95 {result['photo_p95_ms']:.0f} ms")
     print(f"accepted writes {result['accepted']}; missing afterwards {result['missing']}; "
           f"photo files missing {result['photo_files_missing']}")
