@@ -114,7 +114,7 @@ async def _required_inspectors(session: AsyncSession, ctx: ActContext, doc_type:
     """Authorised inspectors who were present (checked in at some point): they must sign."""
     if doc_type not in article13.RECORD_TYPES:
         return set()
-    present_ever = ctx.ever_checked_in()
+    present_ever = await repository.checked_in_people(session, ctx.inspection_id)
     people = await repository.people_with_agencies(
         session, [tm.person_id for tm, _ in ctx.team if tm.role == INSPECTOR and tm.person_id in present_ever])
     out = set()

@@ -47,8 +47,8 @@ _INSPECTION_WITH_AGENCY = (select(Inspection, Agency).join(Agency, Agency.code =
                            .where(Inspection.id == bindparam("inspection_id")))
 _TEAM = (select(TeamMember, Person).join(Person, Person.id == TeamMember.person_id)
          .where(TeamMember.inspection_id == bindparam("inspection_id")).order_by(Person.name, Person.id))
-_CHECK_INS = (select(CheckIn).where(CheckIn.inspection_id == bindparam("inspection_id"))
-              .order_by(CheckIn.at, CheckIn.id))
+_OPEN_CHECK_INS = (select(CheckIn).where(CheckIn.inspection_id == bindparam("inspection_id"), CheckIn.out_at.is_(None))
+                   .order_by(CheckIn.at, CheckIn.id))
 _DISPLAYS = (select(CredentialDisplay, Person).join(Person, Person.id == CredentialDisplay.person_id)
              .where(CredentialDisplay.inspection_id == bindparam("inspection_id"))
              .order_by(CredentialDisplay.at, CredentialDisplay.id))
@@ -93,8 +93,16 @@ async def team(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[tupl
     return [(row[0], row[1]) for row in rows]
 
 
-async def check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[CheckIn]:
-    return (await session.execute(_CHECK_INS, {"inspection_id": inspection_id})).scalars().all()
+async def open_check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[CheckIn]:
+    """Who is on site now (by time). The closed stays are not read: an inspection's history of
+    check-ins grows all day, the people present do not."""
+    return (await session.execute(_OPEN_CHECK_INS, {"inspection_id": inspection_id})).scalars().all()
+
+
+async def checked_in_people(session: AsyncSession, inspection_id: uuid.UUID) -> set[uuid.UUID]:
+    """Everyone who checked in at some point."""
+    return set((await session.execute(select(CheckIn.person_id).where(CheckIn.inspection_id == inspection_id)
+                                      .distinct())).scalars())
 
 
 async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lon: float, lat: float) -> float:

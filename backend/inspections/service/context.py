@@ -55,8 +55,8 @@ ACTIVE_STATUSES = OPEN_STATUSES
 @dataclass(frozen=True)
 class ActContext:
     """An inspection loaded for a caller: the row, its agency, its team, the rule snapshot, and the
-    check-ins (all, open or not; by time) and credential displays (with their holders; by time)
-    the snapshot was taken from, which the use cases reuse instead of reading them again."""
+    open check-ins (by time) and credential displays (with their holders; by time) the snapshot
+    was taken from, which the use cases reuse instead of reading them again."""
 
     inspection: Inspection
     agency: Agency
@@ -82,10 +82,6 @@ class ActContext:
             if c.person_id == person_id and c.out_at is None:
                 found = c
         return found
-
-    def ever_checked_in(self) -> set[uuid.UUID]:
-        """Everyone who checked in at some point."""
-        return {c.person_id for c in self.check_ins}
 
 
 def _snapshot(inspection: Inspection, team: tuple[tuple[TeamMember, Person], ...], check_ins: tuple[CheckIn, ...],
@@ -182,7 +178,7 @@ async def _load(session: AsyncSession, inspection_id: uuid.UUID) -> ActContext |
         team = kept.teams[inspection_id] = tuple(await repository.team(session, inspection_id))
     check_ins = kept.check_ins.get(inspection_id)
     if check_ins is None:
-        check_ins = kept.check_ins[inspection_id] = tuple(await repository.check_ins(session, inspection_id))
+        check_ins = kept.check_ins[inspection_id] = tuple(await repository.open_check_ins(session, inspection_id))
     displays = kept.displays.get(inspection_id)
     if displays is None:
         displays = kept.displays[inspection_id] = tuple(await repository.displays(session, inspection_id))

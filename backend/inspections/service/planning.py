@@ -139,10 +139,9 @@ async def finish_inspection(session: AsyncSession, principal: Principal, inspect
     ctx.inspection.updated_at = now
     # Whoever is still checked in leaves with the inspection: presence ends when it does.
     closed = []
-    for c in await repository.check_ins(session, inspection_id):
-        if c.out_at is None:
-            c.out_at = now
-            closed.append(str(c.person_id))
+    for c in await repository.open_check_ins(session, inspection_id):
+        c.out_at = now
+        closed.append(str(c.person_id))
     await repository.flush(session)
     await record(session, actor=principal.actor, action="inspection.finished", subject=f"inspection:{inspection_id}",
                  data={"checked_out_at_finish": closed}, at=now)
