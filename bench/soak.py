@@ -566,6 +566,9 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "rss_first10_mb": statistics.mean(first) if first else None,
             "rss_last10_mb": statistics.mean(last) if last else None,
             "rss_peak_mb": max(rss_values) if rss_values else None,
+            # Mean RSS over each quarter of the soak: growth that stops after warm-up vs growth that does not.
+            "rss_quarters_mb": [statistics.mean(q) if q else None for q in (
+                [v for t, v in rss if i * soak_s / 4 <= t - soak_started < (i + 1) * soak_s / 4] for i in range(4))],
             "server_log_500s": (work / "server.log").read_text().count("unhandled error"),
             "baseline_cpu_s": cpu1 - cpu0, "soak_cpu_s": cpu2 - cpu1, "baseline_requests": len(base_ev),
             "soak_events": len(ev), "soak_photos": len(ph),
@@ -654,6 +657,8 @@ def report(result: dict[str, Any]) -> None:
           f"{' '.join(f'{x:.1f}' for x in result['loadavg_end'])}")
     print(f"server RSS (supervisor + 2 workers): first 10 s {first:.0f} MB, last 10 s {last:.0f} MB{ratio}, "
           f"peak {result['rss_peak_mb']:.0f} MB; 500s in the log: {result['server_log_500s']}")
+    print("server RSS by quarter of the soak: " + " / ".join(
+        f"{q:.0f}" if q is not None else "-" for q in result["rss_quarters_mb"]) + " MB")
 
 
 def main() -> int:
