@@ -49,6 +49,7 @@ _TEAM = (select(TeamMember, Person).join(Person, Person.id == TeamMember.person_
          .where(TeamMember.inspection_id == bindparam("inspection_id")).order_by(Person.name, Person.id))
 _OPEN_CHECK_INS = (select(CheckIn).where(CheckIn.inspection_id == bindparam("inspection_id"), CheckIn.out_at.is_(None))
                    .order_by(CheckIn.at, CheckIn.id))
+_CHECKED_IN = select(CheckIn.person_id).where(CheckIn.inspection_id == bindparam("inspection_id")).distinct()
 _DISPLAYS = (select(CredentialDisplay, Person).join(Person, Person.id == CredentialDisplay.person_id)
              .where(CredentialDisplay.inspection_id == bindparam("inspection_id"))
              .order_by(CredentialDisplay.at, CredentialDisplay.id))
@@ -101,8 +102,7 @@ async def open_check_ins(session: AsyncSession, inspection_id: uuid.UUID) -> Seq
 
 async def checked_in_people(session: AsyncSession, inspection_id: uuid.UUID) -> set[uuid.UUID]:
     """Everyone who checked in at some point."""
-    return set((await session.execute(select(CheckIn.person_id).where(CheckIn.inspection_id == inspection_id)
-                                      .distinct())).scalars())
+    return set((await session.execute(_CHECKED_IN, {"inspection_id": inspection_id})).scalars())
 
 
 async def distance_to_site_m(session: AsyncSession, inspection_id: uuid.UUID, lon: float, lat: float) -> float:
