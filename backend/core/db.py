@@ -129,17 +129,23 @@ def _lock_on_write(conn: Any, cursor: Any, statement: str, _parameters: Any, con
 
 def _release_record(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
     if record is not None:
-        record.info.pop(_PENDING, None)
-        release_gate(record.info)
+        _ended(record.info)
+
+
+def _ended(info: dict[Any, Any]) -> None:
+    """The connection's transaction is over (or never began): nothing open, no write pending, its
+    place in the write gate given back."""
+    info[_OPEN] = False
+    info.pop(_PENDING, None)
+    release_gate(info)
 
 
 def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
-    """Every COMMIT and ROLLBACK through aiosqlite is a hop to its thread and back. A read-only
-    session never opened a transaction, and a committed one has none left when the pool resets the
-    connection on return: only roll back (or commit) when a transaction we began is open. A
-    connection we know nothing about (no flag) is rolled back, to be safe."""
+    """A read-only session never opened a transaction, a request session that never wrote did not
+    either, and a committed one has none left when the pool resets the connection on return: only
+    roll back (or commit) when a transaction we began is open, and give the write gate back either
+    way. A connection we know nothing about (no flag) is rolled back, to be safe."""
     dialect = engine.sync_engine.dialect
-    rollback, commit = dialect.do_rollback, dialect.do_commit
 
     def info_of(dbapi_connection: Any) -> dict[Any, Any]:
         try:
@@ -147,28 +153,18 @@ def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
         except (AttributeError, NotImplementedError):  # an ad-hoc connection (dialect start-up)
             return {}
 
-    def do_rollback(dbapi_connection: Any) -> None:
-        info = info_of(dbapi_connection)
-        try:
-            if info.get(_OPEN, True):
-                rollback(dbapi_connection)
-        finally:
-            info[_OPEN] = False
-            info.pop(_PENDING, None)
-            release_gate(info)
+    def only_if_open(end: Any) -> Any:
+        def do_end(dbapi_connection: Any) -> None:
+            info = info_of(dbapi_connection)
+            try:
+                if info.get(_OPEN, True):
+                    end(dbapi_connection)
+            finally:
+                _ended(info)
+        return do_end
 
-    def do_commit(dbapi_connection: Any) -> None:
-        info = info_of(dbapi_connection)
-        try:
-            if info.get(_OPEN, True):
-                commit(dbapi_connection)
-        finally:
-            info[_OPEN] = False
-            info.pop(_PENDING, None)
-            release_gate(info)
-
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
-    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = only_if_open(dialect.do_rollback)  # type: ignore[method-assign]
+    dialect.do_commit = only_if_open(dialect.do_commit)  # type: ignore[method-assign]
 
 
 def make_engine(url: str, *, echo: bool = False, timeout_s: float = 30.0) -> AsyncEngine:

@@ -154,8 +154,7 @@ class WriteGate:
             run(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
         lock = self._lock()
         started = time.monotonic()
-        if lock.locked() or not _try_acquire(lock):
-            await_only(self._acquire(lock))
+        await_only(self._acquire(lock))
         info[_HELD] = lock
         try:
             if self.path is not None:
@@ -191,18 +190,6 @@ def is_write(statement: str, context: Any) -> bool:
             return True  # INSERT, UPDATE, DELETE, DDL, SAVEPOINT
     words = statement.lstrip()[:8].split(maxsplit=1)
     return not words or words[0].upper() not in _READS
-
-
-def _try_acquire(lock: asyncio.Lock) -> bool:
-    """Take a free lock without a trip through the event loop (`Lock.acquire` of a free lock never
-    suspends, so running its coroutine by hand finishes it at once)."""
-    coro = lock.acquire()
-    try:
-        coro.send(None)
-    except StopIteration:
-        return True
-    coro.close()  # it suspended: the lock was taken meanwhile (cannot happen in one thread)
-    return False
 
 
 def release(info: dict[Any, Any]) -> None:
