@@ -32,7 +32,7 @@ from backend.guards import article13, signing
 from backend.guards.article13 import INSPECTOR, OFFICER
 from backend.guards.signing import ENTERED_ROLES, AuthorisationView, SignatureView
 from backend.inspections import repository
-from backend.inspections.ink import check_signature_png
+from backend.inspections.ink import check_signature_png, inline_ok
 from backend.inspections.models import Document, Signature
 from backend.inspections.schemas import (
     CorrectionCreate,
@@ -307,7 +307,10 @@ async def sign_document(session: AsyncSession, principal: Principal, document_id
     if data.image_png is not None:
         image = _decode_png(data.image_png)
         png = image
-        width, height = await anyio.to_thread.run_sync(lambda: check_signature_png(png))
+        if inline_ok(png):  # a signature pad's size: checking it costs less than a thread hop
+            width, height = check_signature_png(png)
+        else:
+            width, height = await anyio.to_thread.run_sync(lambda: check_signature_png(png))
         image_sha = hashlib.sha256(image).hexdigest()
     lon = lat = None
     if data.position is not None:

@@ -1,14 +1,16 @@
 """Is a handwritten-signature image a real PNG with ink on it (API.md §Documents and signatures,
 `422 SIGNATURE_BLANK`)?
 
-A pure check on bytes, no database: the signature service calls it (off the event loop) before it
-hashes and seals the image. The canvas of the field app exports transparent or white backgrounds,
+A pure check on bytes, no database: the signature service calls it before it hashes and seals the
+image, in the event loop's thread for an image of a signature pad's size (`inline_ok`: about a
+millisecond, less than handing it to a worker thread costs) and in a worker thread otherwise. The canvas of the field app exports transparent or white backgrounds,
 so both count as paper; everything else that is reasonably opaque and not near-white is ink.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from typing import Final
 
 from PIL import Image, ImageChops, ImageFile, PngImagePlugin
@@ -25,6 +27,23 @@ NEAR_WHITE: Final = 230
 # speckle does not. Both bounds must hold, so a tiny canvas cannot pass on a handful of dots.
 MIN_INK_RATIO: Final = 0.002
 MIN_INK_PIXELS: Final = 50
+#: Checked in the caller's thread up to this many declared pixels (a 600x400 pad): decoding one
+#: takes about 1 ms. Larger images (up to the 4-megapixel limit) go to a worker thread.
+INLINE_MAX_PIXELS: Final = 240_000
+
+# Lookup tables for Image.point (a lambda is called 256 times per use).
+_DARK_LUT: Final = [255 if v < NEAR_WHITE else 0 for v in range(256)]
+_OPAQUE_LUT: Final = [255 if v >= ALPHA_OPAQUE else 0 for v in range(256)]
+
+
+def inline_ok(data: bytes) -> bool:
+    """Whether the PNG header declares a small image, cheap enough to check without a worker
+    thread. Anything unusual (not a PNG, a short or odd header) answers False: the full check
+    then runs in a thread and reports it."""
+    if len(data) < 24 or not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+        return False
+    width, height = struct.unpack(">II", data[16:24])
+    return width * height <= INLINE_MAX_PIXELS
 
 
 def _blank(reason: str, message: str, message_zh: str, **detail: object) -> Unprocessable:
@@ -114,8 +133,8 @@ def _describe(exc: BaseException) -> str:
 
 def _count_ink(im: Image.Image) -> int:
     rgba = _to_rgba(im)
-    dark = rgba.convert("L").point(lambda v: 255 if v < NEAR_WHITE else 0)
-    opaque = rgba.getchannel("A").point(lambda v: 255 if v >= ALPHA_OPAQUE else 0)
+    dark = rgba.convert("L").point(_DARK_LUT)
+    opaque = rgba.getchannel("A").point(_OPAQUE_LUT)
     # Both masks are 0/255, so the darker of the two is 255 exactly where a pixel is ink.
     return ImageChops.darker(dark, opaque).histogram()[255]
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFile
 
 from backend.core.errors import TooLarge, Unprocessable
-from backend.inspections.ink import check_signature_png
+from backend.inspections.ink import INLINE_MAX_PIXELS, check_signature_png, inline_ok
 
 
 def _png(im: Image.Image, **params: object) -> bytes:
@@ -250,3 +250,24 @@ def test_load_truncated_images_must_stay_off(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     with pytest.raises(RuntimeError, match="LOAD_TRUNCATED_IMAGES"):
         check_signature_png(_png(_signature()))
+
+
+# --- which images are checked without a worker thread ------------------------------------------
+
+
+def test_a_pad_sized_signature_is_checked_inline() -> None:
+    assert inline_ok(_png(_signature((600, 400))))
+    assert inline_ok(_raw_png(INLINE_MAX_PIXELS // 100, 100, zlib.compress(b"")))
+
+
+def test_a_larger_image_goes_to_a_thread() -> None:
+    assert not inline_ok(_png(_signature((601, 400))))
+    assert not inline_ok(_raw_png(INLINE_MAX_PIXELS // 100 + 1, 100, zlib.compress(b"")))
+    assert not inline_ok(_raw_png(100_000, 100_000, zlib.compress(b"\x00" * 16)))
+
+
+@pytest.mark.parametrize("data", [b"", b"\x89PNG\r\n\x1a\n", b"GIF89a" + b"\x00" * 40,
+                                  b"\x89PNG\r\n\x1a\n" + _chunk(b"tEXt", b"abcdefgh") + b"\x00" * 8])
+def test_anything_odd_goes_to_a_thread(data: bytes) -> None:
+    # Not a PNG, cut short, or a first chunk that is not IHDR: the full check (in a thread) decides.
+    assert not inline_ok(data)
