@@ -3,8 +3,9 @@
 
 A pure check on bytes, no database: the signature service calls it before it hashes and seals the
 image, in the event loop's thread for an image of a signature pad's size (`inline_ok`: about a
-millisecond, less than handing it to a worker thread costs) and in a worker thread otherwise. The canvas of the field app exports transparent or white backgrounds,
-so both count as paper; everything else that is reasonably opaque and not near-white is ink.
+millisecond, less than handing it to a worker thread costs) and in a worker thread otherwise.
+The canvas of the field app exports transparent or white backgrounds, so both count as paper;
+everything else that is reasonably opaque and not near-white is ink.
 """
 
 from __future__ import annotations

@@ -41,6 +41,14 @@ async def flush(session: AsyncSession) -> None:
     await session.flush()
 
 
+def add_finding(session: AsyncSession, finding: Finding) -> None:
+    """Add a finding without flushing it now: it is inserted by the session's next flush (the
+    next `add`, the end of the caller's savepoint, the commit), so the findings a sync chunk
+    records one after another go in one INSERT (an ORM flush costs ~0.4 ms of Python per call).
+    Nothing in a finding is read back or referenced by other rows; `findings()` flushes first."""
+    session.add(finding)
+
+
 # The reads an act repeats (an inspection's context, a document's signatures) are built once, with
 # their parameters bound at execution: building and keying a statement costs more than running it.
 _INSPECTION_WITH_AGENCY = (select(Inspection, Agency).join(Agency, Agency.code == Inspection.agency_code)
@@ -123,6 +131,7 @@ async def displays(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[
 
 
 async def findings(session: AsyncSession, inspection_id: uuid.UUID) -> Sequence[Finding]:
+    await session.flush()  # findings added and not flushed yet (add_finding)
     return (await session.execute(
         select(Finding).where(Finding.inspection_id == inspection_id).order_by(Finding.created_at, Finding.id)
     )).scalars().all()

@@ -13,7 +13,8 @@ from sqlalchemy import event
 
 from backend.core.auth import Principal
 from backend.core.db import make_engine, make_sessionmaker, point, transaction
-from backend.inspections.models import CheckIn, CredentialDisplay
+from backend.inspections import repository
+from backend.inspections.models import CheckIn, CredentialDisplay, Finding
 from backend.inspections.service.context import keep_loaded_inspections, load_inspection
 from tests.conftest import demo_id
 from tests.inspections.helpers import CERTS, SITE_LAT, SITE_LON, Flow
@@ -83,5 +84,24 @@ async def test_a_kept_inspection_reads_again_only_what_was_written(client, token
             await load_inspection(session, o1, iid, write=True)
             assert sum(reads.values()) == 4
             await session.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_findings_added_without_a_flush_are_read_back(client, token_for, clock, db_url):
+    """add_finding leaves the INSERT to the session's next flush; reading the findings flushes
+    first, so a finding added a moment ago in the same transaction is there."""
+    flow = Flow(client, token_for, clock)
+    iid = uuid.UUID((await flow.create(team=("sy.officer1", "sy.officer2")))["id"])
+    engine = make_engine(db_url)
+    now = clock.now()
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            added = [Finding(id=uuid.uuid4(), inspection_id=iid, description=f"隐患{i}", hazard_level="general",
+                             created_by=demo_id("sy.officer1"), created_at=now) for i in range(3)]
+            for f in added:
+                repository.add_finding(session, f)
+            assert all(f in session.new for f in added)  # not inserted yet
+            assert {f.id for f in await repository.findings(session, iid)} == {f.id for f in added}
     finally:
         await engine.dispose()

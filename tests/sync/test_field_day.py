@@ -7,12 +7,13 @@ ops after it still apply."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
 from backend.core.db import make_engine, make_sessionmaker
-from tests.inspections.helpers import Flow, at
-from tests.sync.fieldday import FieldDay, effects
+from tests.inspections.helpers import Flow, at, position
+from tests.sync.fieldday import FieldDay, effects, op
 
 pytestmark = pytest.mark.db
 
@@ -99,3 +100,40 @@ async def test_the_field_day_out_of_order_is_refused_then_applies(client, token_
     again = await client.post(SYNC, json={"device_id": "p1", "ops": o1}, headers=token_for("sy.officer1"))
     assert [(x["status"], x["replayed"]) for x in again.json()["results"]] == [(x["status"], True) for x in results]
     assert (await effects(maker, day.iid))["check_ins"] == 1
+
+
+async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(client, token_for, clock, maker):
+    """Findings are inserted with the next flush, not one by one: every finding before the finish
+    appears in its answer, a finding id reused with another body (in the same batch and from a
+    direct request before) is refused alone, and the findings after it still apply."""
+    flow = Flow(client, token_for, clock)
+    iid = (await flow.started())["id"]
+    base = f"/api/v1/inspections/{iid}"
+    taken = str(uuid.uuid4())
+    r = await client.post(f"{base}/findings", headers=token_for("sy.officer1"),
+                          json={"id": taken, "description": "直接提交的隐患", "hazard_level": "general"})
+    assert r.status_code == 201, r.text
+
+    def finding(fid: str, text: str) -> dict:
+        return op(f"{base}/findings", {"id": fid, "description": text, "hazard_level": "general",
+                                       "position": position(5, 5)})
+
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    ops = [finding(ids[0], "隐患一"), finding(ids[1], "隐患二"),
+           finding(ids[0], "同一编号、不同内容"),  # reused inside the batch
+           finding(taken, "已被直接请求使用"),  # reused from the direct request
+           finding(ids[2], "隐患三"), finding(ids[3], "隐患四"),
+           op(f"{base}/finish")]
+    r = await client.post(SYNC, json={"device_id": "p", "ops": ops}, headers=token_for("sy.officer1"))
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == [201, 201, 409, 409, 201, 201, 200], res
+    assert res[2]["body"]["code"] == res[3]["body"]["code"] == "ID_CONFLICT"
+    listed = [f["id"] for f in res[6]["body"]["findings"]]
+    assert sorted(listed) == sorted([taken, *ids])
+    assert {f["id"]: f["description"] for f in res[6]["body"]["findings"]}[ids[0]] == "隐患一"
+    assert (await effects(maker, iid))["findings"] == 5
+    # Replayed: the same answers, nothing inserted again.
+    again = await client.post(SYNC, json={"device_id": "p", "ops": ops}, headers=token_for("sy.officer1"))
+    assert [(x["status"], x["replayed"]) for x in again.json()["results"]] == [(x["status"], True) for x in res]
+    assert (await effects(maker, iid))["findings"] == 5

@@ -165,7 +165,7 @@ async def add_finding(session: AsyncSession, principal: Principal, inspection_id
                   position=point(lon, lat) if lon is not None and lat is not None else None,
                   lon=lon, lat=lat, accuracy_m=data.position.accuracy_m if data.position else None,
                   created_by=principal.person_id, created_at=now)
-    await repository.add(session, row)
+    repository.add_finding(session, row)  # inserted with the next flush (see there)
     await record(session, actor=principal.actor, action="inspection.finding_added",
                  subject=f"inspection:{inspection_id}",
                  data={"finding_id": str(row.id), "hazard_level": row.hazard_level}, at=now)
