@@ -34,7 +34,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.audit import repository, tiles, witness
-from backend.audit.models import AuditEntry
 from backend.audit.service import (
     GENESIS,
     chain_hash,
@@ -94,26 +93,24 @@ async def integrate_round(session: AsyncSession, *, seal: KeyRing, key_name: str
         raise inconsistent("The audit log has a gap in its sequence numbers", {"tree_size": size, "leaves": cr.size})
     pending = await repository.pending_batch(session, batch)
     prev = GENESIS if head is None else head.hash
-    entries: list[AuditEntry] = []
+    moves: list[dict[str, object]] = []
     for row in pending:
         seq = cr.size + 1
         leaf = leaf_hash(entry_leaf(seq, row.at, row.actor, row.action, row.subject, row.data_sha256))
         link = chain_hash(prev, leaf)
-        entries.append(AuditEntry(seq=seq, at=row.at, actor=row.actor, action=row.action, subject=row.subject,
-                                  data=row.data, data_sha256=row.data_sha256, leaf_hash=leaf, prev_hash=prev,
-                                  hash=link))
+        moves.append({"pending_id": row.id, "seq": seq, "leaf_hash": leaf, "prev_hash": prev, "hash": link})
         cr.append(bytes.fromhex(leaf))
         prev = link
-    if entries:
-        await repository.add_entries(session, entries)
+    if moves:
+        await repository.move_pending(session, moves)
         await repository.delete_pending(session, [row.id for row in pending])
     written = await tiles.write_full_tiles(session, cr.size)
     note = None
-    if entries or latest is None or latest.tree_size != cr.size:
+    if moves or latest is None or latest.tree_size != cr.size:
         checkpoint = make_checkpoint(cr, seal=seal, key_name=key_name, now=clock.now())
         await repository.add_checkpoint(session, checkpoint)
         note = checkpoint.note
-    return RoundResult(integrated=len(entries), tree_size=cr.size, tiles_written=written, note=note)
+    return RoundResult(integrated=len(moves), tree_size=cr.size, tiles_written=written, note=note)
 
 
 async def integrate_once(maker: SessionFactory, *, seal: KeyRing, settings: Settings,
