@@ -40,9 +40,9 @@ _DELETE_CHUNK = 500
 
 # --- Pending entries (the request path) ---
 
-def add_pending(session: AsyncSession, pending: AuditPending) -> None:
+def add_pending(session: AsyncSession, **values: Any) -> None:
     # With the transaction; at its end when the caller defers inserts (core/deferred.py).
-    deferred.add(session, pending)
+    deferred.add_row(session, AuditPending, **values)
 
 
 # The sequencer's statements are Core, on the tables: a round moves hundreds of rows, and loading

@@ -76,7 +76,7 @@ def content_sha256(at: datetime, actor: str, action: str, subject: str, data_sha
 
 
 async def record(session: AsyncSession, *, actor: str, action: str, subject: str, data: dict[str, Any],
-                 at: datetime) -> AuditPending:
+                 at: datetime) -> None:
     """Record one entry in the caller's transaction: it exists exactly when the change does.
 
     Only a pending row is written (content and data hash, a database-generated id), so nothing
@@ -84,9 +84,8 @@ async def record(session: AsyncSession, *, actor: str, action: str, subject: str
     within the maximum merge delay once the transaction commits."""
     plain = _jsonable(data)
     data_sha = hashlib.sha256(canonical(plain)).hexdigest()
-    pending = AuditPending(at=at, actor=actor, action=action, subject=subject, data=plain, data_sha256=data_sha)
-    repository.add_pending(session, pending)
-    return pending
+    repository.add_pending(session, at=at, actor=actor, action=action, subject=subject, data=plain,
+                           data_sha256=data_sha)
 
 
 # --- The tamper-evident record: signed checkpoints, proofs, receipts. ---

@@ -3,6 +3,11 @@ them, instead of one INSERT each (offline sync: a chunk of ops writes an audit e
 idempotency record and a ledger row per op). Only for rows nothing reads back inside the same
 transaction except through `pending()`.
 
+Rows are kept as plain column values (`add_row`), not ORM objects: building an instrumented object
+and reading it back at the end cost more than the rest of a row's way (three rows an op). They are
+inserted with a Core executemany INSERT on the table; outside a deferring transaction `add_row`
+adds an ORM object as before.
+
 A savepoint rolled back drops the rows deferred inside it, exactly as it would have removed them
 had they been inserted at once: a refused op leaves nothing behind."""
 
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Table, event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -22,7 +27,8 @@ class _Deferred:
     __slots__ = ("marks", "rows")
 
     def __init__(self) -> None:
-        self.rows: list[Any] = []
+        #: (mapped class, {attribute: value}) in the order deferred.
+        self.rows: list[tuple[type[Any], dict[str, Any]]] = []
         #: Savepoints opened while deferring, with how many rows were deferred before them.
         self.marks: dict[SessionTransaction, int] = {}
 
@@ -36,21 +42,44 @@ def deferring(session: AsyncSession) -> bool:
     return _KEY in session.info
 
 
+def add_row(session: AsyncSession, cls: type[Any], **values: Any) -> None:
+    """Insert a row of mapped class `cls` (`values` by attribute name; a column left out gets its
+    default, or NULL) with the transaction: deferred when the session defers, else added now as
+    an ORM object (flushed with the session's next flush)."""
+    deferred: _Deferred | None = session.info.get(_KEY)
+    if deferred is None:
+        session.add(cls(**values))
+    else:
+        deferred.rows.append((cls, values))
+
+
 def add(session: AsyncSession, obj: Any) -> None:
-    """Insert `obj` with the transaction: deferred when the session defers, else added now (and
-    flushed with the session's next flush)."""
+    """`add_row` for an ORM object already built."""
     deferred: _Deferred | None = session.info.get(_KEY)
     if deferred is None:
         session.add(obj)
     else:
-        deferred.rows.append(obj)
+        deferred.rows.append((type(obj), {attr.key: value for attr in inspect(type(obj)).column_attrs
+                                          if (value := getattr(obj, attr.key)) is not None}))
 
 
-def pending(session: AsyncSession, cls: type[Any]) -> Iterator[Any]:
-    """The rows of `cls` deferred and not yet inserted (for lookups inside the transaction)."""
+def pending(session: AsyncSession, cls: type[Any]) -> Iterator[dict[str, Any]]:
+    """The values of the rows of `cls` deferred and not yet inserted (for lookups inside the
+    transaction)."""
     deferred: _Deferred | None = session.info.get(_KEY)
     if deferred is not None:
-        yield from (row for row in deferred.rows if isinstance(row, cls))
+        yield from (values for kind, values in deferred.rows if kind is cls)
+
+
+_COLUMNS: dict[type[Any], dict[str, str]] = {}
+
+
+def _columns(cls: type[Any]) -> dict[str, str]:
+    """Attribute name -> column key of a mapped class."""
+    found = _COLUMNS.get(cls)
+    if found is None:
+        found = _COLUMNS[cls] = {attr.key: attr.columns[0].key for attr in inspect(cls).column_attrs}
+    return found
 
 
 async def flush_deferred(session: AsyncSession) -> None:
@@ -61,14 +90,17 @@ async def flush_deferred(session: AsyncSession) -> None:
     await session.flush()  # anything the deferred rows may refer to
     rows, deferred.rows = deferred.rows, []
     deferred.marks.clear()
-    by_class: dict[type[Any], list[Any]] = {}
-    for row in rows:
-        by_class.setdefault(type(row), []).append(row)
-    for cls, objs in by_class.items():
-        # Attributes never set in any row (a database-generated key) are left to the database.
-        keys = [attr.key for attr in inspect(cls).column_attrs
-                if any(getattr(obj, attr.key) is not None for obj in objs)]
-        await session.execute(insert(cls), [{k: getattr(obj, k) for k in keys} for obj in objs])
+    by_class: dict[type[Any], list[dict[str, Any]]] = {}
+    for cls, values in rows:
+        by_class.setdefault(cls, []).append(values)
+    for cls, all_values in by_class.items():
+        table: Table = cls.__table__
+        columns = _columns(cls)
+        # One shape for the executemany: a key some rows give and others not is NULL in those.
+        # A column no row gives (a database-generated key) is left to the database.
+        keys = {k for values in all_values for k in values}
+        params = [{columns[k]: values.get(k) for k in keys} for values in all_values]
+        await session.execute(insert(table), params)
 
 
 @event.listens_for(Session, "after_transaction_create")

@@ -42,6 +42,11 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+#: What a lookup reads of a stored record (key first).
+_STORED = (IdempotencyRecord.key, IdempotencyRecord.request_sha256, IdempotencyRecord.actor,
+           IdempotencyRecord.status_code, IdempotencyRecord.response)
+
+
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 bytes; for what RFC 8785 cannot represent (integers beyond 2^53, non-finite
     floats) a sorted-key JSON encoding, which is just as deterministic for hashing."""
@@ -83,19 +88,21 @@ def _conflict(key: str) -> Conflict:
 
 
 async def _lookup(session: AsyncSession, keys: list[str], fingerprint: str, actor: str) -> Outcome | None:
-    result = await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
-                                   .execution_options(populate_existing=True))
-    rows = {row.key: row for row in result.scalars()}
+    result = await session.execute(select(*_STORED).where(IdempotencyRecord.key.in_(keys)))
+    rows: dict[str, tuple[str, str, int, Any]] = {key: (sha, who, status, body)
+                                                  for key, sha, who, status, body in result}
     # Records this transaction wrote but has not inserted yet (core/deferred.py).
-    rows.update((row.key, row) for row in deferred.pending(session, IdempotencyRecord) if row.key in keys)
+    rows.update((r["key"], (r["request_sha256"], r["actor"], r["status_code"], r["response"]))
+                for r in deferred.pending(session, IdempotencyRecord) if r["key"] in keys)
     for key in keys:
         row = rows.get(key)
         if row is None:
             continue
+        sha, who, status, body = row
         # Another caller replaying someone's id gets a conflict, never the first caller's response.
-        if row.request_sha256 != fingerprint or row.actor != actor:
+        if sha != fingerprint or who != actor:
             raise _conflict(key)
-        return Outcome(200 if row.status_code == 201 else row.status_code, row.response, True)
+        return Outcome(200 if status == 201 else status, body, True)
     return None
 
 
@@ -173,8 +180,8 @@ async def run_idempotent(
         # Inserted with the op's ledger row (at the end of the caller's transaction when it defers
         # inserts); gone with the op's savepoint if that is rolled back.
         for k in keys:
-            deferred.add(session, IdempotencyRecord(key=k, actor=actor, request_sha256=fingerprint,
-                                                    status_code=status, response=body, created_at=now))
+            deferred.add_row(session, IdempotencyRecord, key=k, actor=actor, request_sha256=fingerprint,
+                             status_code=status, response=body, created_at=now)
         return Outcome(status, body, False)
     try:
         async with session.begin_nested():

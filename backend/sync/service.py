@@ -251,12 +251,13 @@ class _Batch:
             try:
                 if shared:
                     result = await found.command.run(ctx, *args)
-                    deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+                    deferred.add_row(ctx.session, SyncOp, **self._row(op, fp, result.status_code, result.body, now))
                 else:
                     async with ctx.session.begin_nested():
                         result = await found.command.run(ctx, *args)
                         # Inserted with the chunk (deferred); gone with this savepoint if it rolls back.
-                        deferred.add(ctx.session, self._row(op, fp, result.status_code, result.body, now))
+                        deferred.add_row(ctx.session, SyncOp,
+                                         **self._row(op, fp, result.status_code, result.body, now))
             finally:
                 del ctx.session.info[OP_SCOPE]
         except (DomainError, IntegrityError) as exc:
@@ -297,10 +298,11 @@ class _Batch:
             return named.command.fingerprint(self.caller, named.params, op.body), named
         return fingerprint(self.caller, op.method, op.path, op.body), named
 
-    def _row(self, op: SyncOpIn, fp: str, status: int, body: Any, now: datetime) -> SyncOp:
-        return SyncOp(op_id=op.op_id, caller=self.caller, device_id=self.device_id, method=op.method, path=op.path,
-                      request_sha256=fp, status_code=status, response=body, recorded_at=op.recorded_at,
-                      applied_at=now)
+    def _row(self, op: SyncOpIn, fp: str, status: int, body: Any, now: datetime) -> dict[str, Any]:
+        """The op's ledger row (`sync_ops`), as column values."""
+        return {"op_id": op.op_id, "caller": self.caller, "device_id": self.device_id, "method": op.method,
+                "path": op.path, "request_sha256": fp, "status_code": status, "response": body,
+                "recorded_at": op.recorded_at, "applied_at": now}
 
     async def _store(self, session: AsyncSession, op: SyncOpIn, fp: str, status: int, body: Any,
                      staged: dict[uuid.UUID, Stored]) -> OpOutcome:
@@ -308,11 +310,11 @@ class _Batch:
         command's key by an earlier request) as the op's result."""
         row = self._row(op, fp, status, body, self.clock.now())
         if deferred.deferring(session):
-            deferred.add(session, row)
+            deferred.add_row(session, SyncOp, **row)
         else:
             try:
                 async with session.begin_nested():
-                    await repository.insert(session, row)
+                    await repository.insert(session, SyncOp(**row))
             except IntegrityError:
                 stored = await repository.get(session, op.op_id)
                 if stored is None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.audit.models import AuditPending
 from backend.core import deferred
 from backend.core.errors import Conflict
 from backend.core.idempotency import OP_SCOPE, IdempotencyRecord, OpScope, run_idempotent
@@ -46,7 +47,7 @@ async def test_rows_of_a_rolled_back_savepoint_are_dropped_the_others_inserted_a
         async with session.begin_nested():
             deferred.add(session, _record("test-deferred:4"))
         assert await _keys(session) == set()  # nothing inserted yet
-        assert {r.key for r in deferred.pending(session, IdempotencyRecord)} == {"test-deferred:1", "test-deferred:4"}
+        assert {r["key"] for r in deferred.pending(session, IdempotencyRecord)} == {"test-deferred:1", "test-deferred:4"}
         await deferred.flush_deferred(session)
         assert await _keys(session) == {"test-deferred:1", "test-deferred:4"}
     async with session_factory() as session:
@@ -96,6 +97,36 @@ async def test_a_flush_failing_inside_a_later_savepoint_drops_only_that_savepoin
             deferred.add(session, _record("test-deferred:applied"))
         with pytest.raises(IntegrityError):
             await _colliding_op(session)
-        assert [r.key for r in deferred.pending(session, IdempotencyRecord)] == ["test-deferred:applied"]
+        assert [r["key"] for r in deferred.pending(session, IdempotencyRecord)] == ["test-deferred:applied"]
         await deferred.flush_deferred(session)
         assert await _keys(session) == {"test-deferred:existing", "test-deferred:applied"}
+
+
+async def test_rows_given_as_values_are_inserted_alike(session_factory: Any) -> None:
+    """add_row: plain values, one executemany per table at the end; a key one row leaves out is
+    NULL in it, a key no row gives (a database-generated id) is the database's; outside a
+    deferring transaction the row is an ORM object added to the session."""
+    async with session_factory() as session, session.begin():
+        deferred.defer_inserts(session)
+        deferred.add_row(session, IdempotencyRecord, key="test-deferred:v1", actor="a", request_sha256="1" * 64,
+                         status_code=201, response={"id": "v1", "n": 1.5}, created_at=NOW)
+        deferred.add_row(session, IdempotencyRecord, key="test-deferred:v2", actor="a", request_sha256="2" * 64,
+                         status_code=204, created_at=NOW)
+        for i in range(2):
+            deferred.add_row(session, AuditPending, at=NOW, actor="t", action="test.deferred",
+                             subject="test:deferred-values", data={"i": i}, data_sha256=str(i) * 64)
+        assert [r["key"] for r in deferred.pending(session, IdempotencyRecord)] == ["test-deferred:v1",
+                                                                                   "test-deferred:v2"]
+        await deferred.flush_deferred(session)
+    async with session_factory() as session:
+        got = {r.key: (r.status_code, r.response) for r in (await session.execute(
+            select(IdempotencyRecord).where(IdempotencyRecord.key.like("test-deferred:v%")))).scalars()}
+        assert got == {"test-deferred:v1": (201, {"id": "v1", "n": 1.5}), "test-deferred:v2": (204, None)}
+        rows = (await session.execute(select(AuditPending).where(AuditPending.subject == "test:deferred-values")
+                                      .order_by(AuditPending.id))).scalars().all()
+        assert [r.data for r in rows] == [{"i": 0}, {"i": 1}] and rows[0].id < rows[1].id
+        assert rows[0].at == NOW
+    async with session_factory() as session:
+        deferred.add_row(session, IdempotencyRecord, key="test-deferred:v3", actor="a", request_sha256="3" * 64,
+                         status_code=201, created_at=NOW)
+        assert [type(obj) for obj in session.new] == [IdempotencyRecord]
