@@ -70,9 +70,20 @@ async def pending_batch(session: AsyncSession, limit: int) -> Sequence[Row[int, 
 
 async def move_pending(session: AsyncSession, moves: Sequence[dict[str, Any]]) -> None:
     """Insert each pending entry as a sequenced one: `moves` are {pending_id, seq, leaf_hash,
-    prev_hash, hash}; the entry's content and data come from its pending row."""
-    if moves:
-        await session.execute(_MOVE, list(moves))
+    prev_hash, hash}, seqs consecutive; the entry's content and data come from its pending row.
+
+    An INSERT ... SELECT whose pending row is gone inserts nothing and fails nowhere, which would
+    leave a gap under a signed checkpoint. Nothing but a round deletes pending rows and rounds
+    never overlap (the round lock), so that cannot happen; the count below makes sure of it: a
+    short count raises, and the round rolls back whole."""
+    if not moves:
+        return
+    await session.execute(_MOVE, list(moves))
+    first, last = moves[0]["seq"], moves[-1]["seq"]
+    moved = (await session.execute(select(func.count()).select_from(_ENTRIES)
+                                   .where(_ENTRIES.c.seq.between(first, last)))).scalar_one()
+    if moved != len(moves) or last - first + 1 != len(moves):
+        raise RuntimeError(f"audit round moved {moved} of {len(moves)} pending entries (seq {first}..{last})")
 
 
 async def delete_pending(session: AsyncSession, ids: Sequence[int]) -> None:

@@ -43,24 +43,15 @@ def deferring(session: AsyncSession) -> bool:
 
 
 def add_row(session: AsyncSession, cls: type[Any], **values: Any) -> None:
-    """Insert a row of mapped class `cls` (`values` by attribute name; a column left out gets its
-    default, or NULL) with the transaction: deferred when the session defers, else added now as
-    an ORM object (flushed with the session's next flush)."""
+    """Insert a row of mapped class `cls` (`values` by attribute name) with the transaction:
+    deferred when the session defers, else added now as an ORM object (flushed with the session's
+    next flush). Deferred, a column that no row of `cls` gives is left to the database (its
+    default, a generated key); one that some rows give and others leave out is NULL in those."""
     deferred: _Deferred | None = session.info.get(_KEY)
     if deferred is None:
         session.add(cls(**values))
     else:
         deferred.rows.append((cls, values))
-
-
-def add(session: AsyncSession, obj: Any) -> None:
-    """`add_row` for an ORM object already built."""
-    deferred: _Deferred | None = session.info.get(_KEY)
-    if deferred is None:
-        session.add(obj)
-    else:
-        deferred.rows.append((type(obj), {attr.key: value for attr in inspect(type(obj)).column_attrs
-                                          if (value := getattr(obj, attr.key)) is not None}))
 
 
 def pending(session: AsyncSession, cls: type[Any]) -> Iterator[dict[str, Any]]:

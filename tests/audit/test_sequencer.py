@@ -19,8 +19,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from backend.audit import repository
 from backend.audit.models import AuditEntry, AuditPending
-from backend.audit.sequencer import integrate_all
+from backend.audit.sequencer import integrate_all, integrate_round
 from backend.audit.service import record
 from backend.audit.verify import verify_chain
 from backend.core.auth import issue_access_token
@@ -245,5 +246,42 @@ async def test_a_late_commit_with_a_lower_id_is_integrated_in_a_later_round(sett
                                          .where(AuditEntry.subject.in_(["test:early", "test:late"])))).all())
             pending = (await s.execute(text("SELECT count(*) FROM audit_pending"))).scalar_one()
         assert rows["test:late"] < rows["test:early"] and pending == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_pending_row_gone_before_its_move_fails_the_round_not_the_log(settings, monkeypatch):
+    """Entries move by INSERT ... SELECT from their pending rows; one that matched no row would
+    insert nothing without an error. The round counts what it moved and rolls back instead of
+    signing a checkpoint over a gap."""
+    engine = make_engine(settings.database_url)
+    maker = make_sessionmaker(engine)
+    seal = Keys(Path(settings.data_dir)).load().seal
+    try:
+        await integrate_all(maker, seal=seal, settings=settings, clock=Clock())
+        async with maker() as s:
+            for i in range(3):
+                await record(s, actor="t", action="test.move", subject=f"test:move-{i}", data={"i": i},
+                             at=datetime.now(UTC))
+            await s.commit()
+        real = repository.pending_batch
+
+        async def one_row_gone(session: Any, limit: int) -> Any:
+            rows = list(await real(session, limit))
+            await session.execute(text("DELETE FROM audit_pending WHERE id = :id"), {"id": rows[1].id})
+            return rows
+
+        with monkeypatch.context() as patched:
+            patched.setattr(repository, "pending_batch", one_row_gone)
+            async with maker() as s:
+                with pytest.raises(RuntimeError, match="moved 2 of 3"):
+                    await integrate_round(s, seal=seal, key_name=settings.origin, clock=Clock())
+                await s.rollback()
+        # Nothing of the failed round stayed: the three entries integrate in the next one.
+        assert await integrate_all(maker, seal=seal, settings=settings, clock=Clock()) == 3
+        async with maker() as s:
+            seqs = sorted((await s.execute(select(AuditEntry.seq)
+                                           .where(AuditEntry.action == "test.move"))).scalars())
+            assert seqs == list(range(seqs[0], seqs[0] + 3))
     finally:
         await engine.dispose()

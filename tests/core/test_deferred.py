@@ -18,9 +18,13 @@ from backend.core.idempotency import OP_SCOPE, IdempotencyRecord, OpScope, run_i
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
 
-def _record(key: str) -> IdempotencyRecord:
-    return IdempotencyRecord(key=key, actor="a", request_sha256="0" * 64, status_code=201, response={"id": key},
-                             created_at=NOW)
+def _values(key: str) -> dict[str, Any]:
+    return {"key": key, "actor": "a", "request_sha256": "0" * 64, "status_code": 201, "response": {"id": key},
+            "created_at": NOW}
+
+
+def _defer(session: Any, key: str) -> None:
+    deferred.add_row(session, IdempotencyRecord, **_values(key))
 
 
 async def _keys(session: Any) -> set[str]:
@@ -31,9 +35,9 @@ async def _keys(session: Any) -> set[str]:
 
 async def _refused_op(session: Any) -> None:
     async with session.begin_nested():
-        deferred.add(session, _record("test-deferred:2"))
+        _defer(session, "test-deferred:2")
         async with session.begin_nested():  # kept, then dropped with its parent
-            deferred.add(session, _record("test-deferred:3"))
+            _defer(session, "test-deferred:3")
         raise Conflict("refused", "拒绝")
 
 
@@ -41,11 +45,11 @@ async def test_rows_of_a_rolled_back_savepoint_are_dropped_the_others_inserted_a
         session_factory: Any) -> None:
     async with session_factory() as session, session.begin():
         deferred.defer_inserts(session)
-        deferred.add(session, _record("test-deferred:1"))
+        _defer(session, "test-deferred:1")
         with pytest.raises(Conflict):
             await _refused_op(session)
         async with session.begin_nested():
-            deferred.add(session, _record("test-deferred:4"))
+            _defer(session, "test-deferred:4")
         assert await _keys(session) == set()  # nothing inserted yet
         assert {r["key"] for r in deferred.pending(session, IdempotencyRecord)} == {"test-deferred:1", "test-deferred:4"}
         await deferred.flush_deferred(session)
@@ -80,8 +84,8 @@ async def test_a_duplicate_key_deferred_in_the_same_transaction_is_answered_not_
 
 async def _colliding_op(session: Any) -> None:
     async with session.begin_nested():  # an op whose effect collides at flush
-        deferred.add(session, _record("test-deferred:dropped"))
-        session.add(_record("test-deferred:existing"))
+        _defer(session, "test-deferred:dropped")
+        session.add(IdempotencyRecord(**_values("test-deferred:existing")))
         await session.flush()
 
 
@@ -90,11 +94,11 @@ async def test_a_flush_failing_inside_a_later_savepoint_drops_only_that_savepoin
     # as rolling back the whole transaction (the earlier ops' rows, audit entries and ledger rows
     # would be lost while their effects commit).
     async with session_factory() as session, session.begin():
-        session.add(_record("test-deferred:existing"))
+        session.add(IdempotencyRecord(**_values("test-deferred:existing")))
         await session.flush()
         deferred.defer_inserts(session)
         async with session.begin_nested():  # an op that applied
-            deferred.add(session, _record("test-deferred:applied"))
+            _defer(session, "test-deferred:applied")
         with pytest.raises(IntegrityError):
             await _colliding_op(session)
         assert [r["key"] for r in deferred.pending(session, IdempotencyRecord)] == ["test-deferred:applied"]
