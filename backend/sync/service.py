@@ -190,6 +190,13 @@ class _Batch:
                     done.append((op, outcome))
                 if time.monotonic() - began > CHUNK_BUDGET_S:
                     break
+            if shared:
+                # The ops' own rows not flushed yet (findings go in with the next flush): one that
+                # fails is an op's refusal, found by running the chunk again with savepoints.
+                try:
+                    await session.flush()
+                except IntegrityError as exc:
+                    raise _Refused from exc
             try:
                 await deferred.flush_deferred(session)
             except IntegrityError as exc:

@@ -137,3 +137,24 @@ async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(clien
     again = await client.post(SYNC, json={"device_id": "p", "ops": ops}, headers=token_for("sy.officer1"))
     assert [(x["status"], x["replayed"]) for x in again.json()["results"]] == [(x["status"], True) for x in res]
     assert (await effects(maker, iid))["findings"] == 5
+
+
+async def test_a_reused_finding_id_as_the_last_op_is_refused_as_an_op(client, token_for, clock, maker, caplog):
+    """The last op of a chunk is a finding whose id is taken: its INSERT fails at the chunk's end,
+    which is that op's refusal (the chunk runs again with savepoints), not ops applied meanwhile."""
+    flow = Flow(client, token_for, clock)
+    iid = (await flow.started())["id"]
+    base = f"/api/v1/inspections/{iid}"
+    taken = str(uuid.uuid4())
+    r = await client.post(f"{base}/findings", headers=token_for("sy.officer1"),
+                          json={"id": taken, "description": "直接提交的隐患", "hazard_level": "general"})
+    assert r.status_code == 201, r.text
+    fresh = str(uuid.uuid4())
+    ops = [op(f"{base}/findings", {"id": fresh, "description": "新隐患", "hazard_level": "general"}),
+           op(f"{base}/findings", {"id": taken, "description": "另一个内容", "hazard_level": "general"})]
+    with caplog.at_level("INFO", logger="fieldcheck.sync"):
+        r = await client.post(SYNC, json={"device_id": "p", "ops": ops}, headers=token_for("sy.officer1"))
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == [201, 409] and res[1]["body"]["code"] == "ID_CONFLICT"
+    assert (await effects(maker, iid))["findings"] == 2
+    assert not [rec for rec in caplog.records if "applied meanwhile" in rec.getMessage()]
