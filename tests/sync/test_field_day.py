@@ -102,10 +102,9 @@ async def test_the_field_day_out_of_order_is_refused_then_applies(client, token_
     assert (await effects(maker, day.iid))["check_ins"] == 1
 
 
-async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(client, token_for, clock, maker):
-    """Findings are inserted with the next flush, not one by one: every finding before the finish
-    appears in its answer, a finding id reused with another body (in the same batch and from a
-    direct request before) is refused alone, and the findings after it still apply."""
+async def _started_with_a_direct_finding(client, token_for, clock) -> tuple[str, str, str]:
+    """An inspection in progress with one finding officer 1 sent directly: (id, its path, the
+    finding's id)."""
     flow = Flow(client, token_for, clock)
     iid = (await flow.started())["id"]
     base = f"/api/v1/inspections/{iid}"
@@ -113,6 +112,14 @@ async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(clien
     r = await client.post(f"{base}/findings", headers=token_for("sy.officer1"),
                           json={"id": taken, "description": "直接提交的隐患", "hazard_level": "general"})
     assert r.status_code == 201, r.text
+    return iid, base, taken
+
+
+async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(client, token_for, clock, maker):
+    """Findings are inserted with the next flush, not one by one: every finding before the finish
+    appears in its answer, a finding id reused with another body (in the same batch and from a
+    direct request before) is refused alone, and the findings after it still apply."""
+    iid, base, taken = await _started_with_a_direct_finding(client, token_for, clock)
 
     def finding(fid: str, text: str) -> dict:
         return op(f"{base}/findings", {"id": fid, "description": text, "hazard_level": "general",
@@ -142,13 +149,7 @@ async def test_findings_in_a_batch_are_all_seen_and_a_reused_id_is_refused(clien
 async def test_a_reused_finding_id_as_the_last_op_is_refused_as_an_op(client, token_for, clock, maker, caplog):
     """The last op of a chunk is a finding whose id is taken: its INSERT fails at the chunk's end,
     which is that op's refusal (the chunk runs again with savepoints), not ops applied meanwhile."""
-    flow = Flow(client, token_for, clock)
-    iid = (await flow.started())["id"]
-    base = f"/api/v1/inspections/{iid}"
-    taken = str(uuid.uuid4())
-    r = await client.post(f"{base}/findings", headers=token_for("sy.officer1"),
-                          json={"id": taken, "description": "直接提交的隐患", "hazard_level": "general"})
-    assert r.status_code == 201, r.text
+    iid, base, taken = await _started_with_a_direct_finding(client, token_for, clock)
     fresh = str(uuid.uuid4())
     ops = [op(f"{base}/findings", {"id": fresh, "description": "新隐患", "hazard_level": "general"}),
            op(f"{base}/findings", {"id": taken, "description": "另一个内容", "hazard_level": "general"})]
